@@ -7,6 +7,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::outcome::Verdict;
+
 pub const DEFAULT_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
 
 /// Each delay is moved by up to this fraction, up or down.
@@ -63,6 +65,29 @@ impl RetrySchedule {
         let jittered = base.mul_f64(1.0 + JITTER * jitter.clamp(-1.0, 1.0));
         let wish = retry_after.map(|d| d.min(self.largest_delay())).unwrap_or(Duration::ZERO);
         Some(jittered.max(wish))
+    }
+}
+
+/// What becomes of a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Delivered,
+    RetryIn(Duration),
+    /// Terminal: a permanent failure, or the schedule is exhausted. Kept for replay.
+    Dead,
+}
+
+impl RetrySchedule {
+    /// Combines an attempt's verdict with the schedule. `attempts_made` counts this attempt.
+    pub fn decide(&self, verdict: Verdict, attempts_made: u32, jitter: f64) -> Decision {
+        match verdict {
+            Verdict::Delivered => Decision::Delivered,
+            Verdict::GiveUp => Decision::Dead,
+            Verdict::Retry { not_before } => match self.next_delay(attempts_made, not_before, jitter) {
+                Some(delay) => Decision::RetryIn(delay),
+                None => Decision::Dead,
+            },
+        }
     }
 }
 
@@ -129,6 +154,17 @@ mod tests {
         assert_eq!(schedule.next_delay(1, Some(S(30)), 0.0), Some(S(30)));
         assert_eq!(schedule.next_delay(1, Some(S(86_400)), 0.0), Some(S(60)));
         assert_eq!(schedule.next_delay(2, Some(S(1)), 0.0), Some(S(60)));
+    }
+
+    #[test]
+    fn decide_combines_verdict_and_schedule() {
+        let schedule = RetrySchedule::parse("1s,1s").unwrap();
+        let retry = Verdict::Retry { not_before: None };
+        assert_eq!(schedule.decide(Verdict::Delivered, 1, 0.0), Decision::Delivered);
+        assert_eq!(schedule.decide(Verdict::GiveUp, 1, 0.0), Decision::Dead);
+        assert_eq!(schedule.decide(retry, 1, 0.0), Decision::RetryIn(S(1)));
+        assert_eq!(schedule.decide(retry, 2, 0.0), Decision::RetryIn(S(1)));
+        assert_eq!(schedule.decide(retry, 3, 0.0), Decision::Dead);
     }
 
     proptest! {

@@ -1,1 +1,137 @@
-//! stub
+//! hookd's one data layer: every SQL statement hookd runs lives in this crate, next to the Rust
+//! function that runs it, named table first (`delivery_claim_batch`, `webhook_insert`, ...).
+//!
+//! Layout, in pipeline order:
+//! - [`event_type`]: the event catalog.
+//! - [`outbox`]: producers' rows, and the fan-out that turns each into deliveries.
+//! - [`webhook`]: webhooks and their subscriptions.
+//! - [`delivery`]: claim, release, finish (fenced), rescue and replay of deliveries.
+//! - [`attempt`]: the append-only audit of every HTTP attempt.
+//! - [`worker`]: live `hookd serve` processes and their heartbeats.
+
+pub mod attempt;
+pub mod delivery;
+pub mod event_type;
+pub mod outbox;
+pub mod webhook;
+pub mod worker;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+pub use sqlx::postgres::PgListener;
+
+/// The default `DATABASE_URL`.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/hookd";
+
+/// Channels for wake-up hints. Payloads are empty: a notification only says "look again".
+pub const OUTBOX_CHANNEL: &str = "hookd_outbox";
+pub const DELIVERIES_CHANNEL: &str = "hookd_deliveries";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot reach PostgreSQL at {target}: {source}\n  start one with: docker compose up -d postgres\n  or on Debian: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n  and point DATABASE_URL at it (default {DEFAULT_DATABASE_URL})")]
+    Unreachable { target: String, source: sqlx::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A handle on the database: the pool, and the only way to run hookd's SQL.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Connects to `database_url`, creating the database first if it does not exist.
+    pub async fn connect(database_url: &str, max_connections: u32) -> Result<Self> {
+        let options = PgConnectOptions::from_str(database_url)?;
+        ensure_database_exists(&options).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .map_err(|source| unreachable_error(&options, source))?;
+        Ok(Self { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies the migrations in `migrations/` (embedded at build time) and writes the settings the
+    /// database enforces for producers.
+    pub async fn migrate(&self, max_payload_bytes: u64) -> Result<()> {
+        sqlx::migrate!("../../migrations").run(&self.pool).await?;
+        sqlx::query("UPDATE hookd.settings SET value = $1 WHERE name = 'max_payload_bytes'")
+            .bind(max_payload_bytes.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A dedicated LISTEN connection for the wake-up channels.
+    pub async fn listener(&self) -> Result<PgListener> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen_all([OUTBOX_CHANNEL, DELIVERIES_CHANNEL]).await?;
+        Ok(listener)
+    }
+
+    /// Whether the database answers, for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn unreachable_error(options: &PgConnectOptions, source: sqlx::Error) -> StoreError {
+    match source {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => StoreError::Unreachable {
+            target: format!("{}:{}", options.get_host(), options.get_port()),
+            source,
+        },
+        other => StoreError::Db(other),
+    }
+}
+
+async fn ensure_database_exists(options: &PgConnectOptions) -> Result<()> {
+    let Some(name) = options.get_database().map(str::to_owned) else { return Ok(()) };
+    let admin = options.clone().database("postgres").log_statements(tracing::log::LevelFilter::Trace);
+    let mut conn = PgConnection::connect_with(&admin).await.map_err(|e| unreachable_error(options, e))?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut conn)
+        .await?;
+    if !exists {
+        let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+        match sqlx::query(&sql).execute(&mut conn).await {
+            Ok(_) => tracing::info!(database = %name, "created database"),
+            // Another process created it between our check and our CREATE.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    conn.close().await.ok();
+    Ok(())
+}
+
+/// Maps a unique or check violation to a field error, so callers can say which field is at fault.
+pub(crate) fn field_error(field: &'static str, message: impl ToString) -> StoreError {
+    StoreError::Invalid { field, message: message.to_string() }
+}

@@ -1,1 +1,126 @@
-//! stub
+//! The delivery pipeline, as small named services that share one shape (a loop around a
+//! `run_once`), wired together by [`run`].
+//!
+//! The story of an event, stage by stage:
+//! 1. A producer commits a row into `hookd.outbox`; a statement trigger sends a NOTIFY hint.
+//! 2. [`waker`] hears it on its LISTEN connection (a poll timer stands in when it cannot) and wakes
+//! 3. the [`fanout`], which turns committed outbox rows into one delivery per subscribed webhook;
+//! 4. the [`claimer`] leases due deliveries in batches, as many as there are free send slots,
+//! 5. and the [`dispatcher`] sends each one (signed, outside any transaction) within the global
+//!    and per-webhook concurrency limits, deciding from the result what comes next;
+//! 6. the [`recorder`] writes attempts and state changes in batches, fenced by lease;
+//! 7. failed attempts come back due later by the retry schedule, and the [`rescuer`] takes back
+//!    the leases of workers that died, while [`heartbeat`] proves this one is alive.
+//!
+//! [`shutdown`] says how it all stops. [`test_event`] is Send Test Event: the same send and
+//! record path, run once, now.
+
+pub mod claimer;
+pub mod dispatcher;
+pub mod fanout;
+pub mod heartbeat;
+pub mod recorder;
+pub mod rescuer;
+pub mod shutdown;
+pub mod test_event;
+pub mod waker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookd_core::schedule::RetrySchedule;
+use hookd_send::Sender;
+use hookd_store::Store;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Everything the worker pool can be tuned by. Defaults suit one process on a small machine.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Names this process in leases and in the audit.
+    pub worker_id: String,
+    /// HTTP requests in flight at once, across all webhooks.
+    pub concurrency: usize,
+    /// HTTP requests in flight at once to one webhook, so a slow receiver cannot take every slot.
+    pub per_webhook_concurrency: usize,
+    /// Outbox rows fanned out per statement.
+    pub fan_out_batch: i64,
+    /// Deliveries claimed per statement, at most.
+    pub claim_batch: usize,
+    /// How often to look for work when no notification arrives (missed NOTIFY, due retries).
+    pub poll_interval: Duration,
+    /// The shortest pause between two claims while idle, so a burst of hints costs one query.
+    pub fetch_cooldown: Duration,
+    /// Added to the request timeout to make a lease: a live worker always finishes within it.
+    pub lease_margin: Duration,
+    pub heartbeat_interval: Duration,
+    /// A worker whose heartbeat is older than this is dead, and its leases are taken back.
+    pub heartbeat_timeout: Duration,
+    pub rescue_interval: Duration,
+    /// On SIGTERM: how long in-flight requests may run before their leases are released.
+    pub shutdown_grace: Duration,
+    /// Finishes written per transaction, at most, and the longest a finish waits for company.
+    pub record_batch: usize,
+    pub record_linger: Duration,
+    pub schedule: RetrySchedule,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            worker_id: format!("hookd-{}", uuid::Uuid::new_v4().simple()),
+            concurrency: 128,
+            per_webhook_concurrency: 16,
+            fan_out_batch: 500,
+            claim_batch: 500,
+            poll_interval: Duration::from_secs(1),
+            fetch_cooldown: Duration::from_millis(2),
+            lease_margin: Duration::from_secs(15),
+            heartbeat_interval: Duration::from_secs(2),
+            heartbeat_timeout: Duration::from_secs(15),
+            rescue_interval: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(20),
+            record_batch: 500,
+            record_linger: Duration::from_millis(5),
+            schedule: RetrySchedule::default(),
+        }
+    }
+}
+
+/// Wake-up hints shared by the services: each `Notify` stores one pending wake, so a hint sent
+/// while a service is busy is not lost, and many hints fold into one.
+#[derive(Debug, Default)]
+pub struct Wakers {
+    pub fanout: Notify,
+    pub claimer: Notify,
+}
+
+/// Runs the worker pool until `shutdown` is cancelled and in-flight work is finished or released.
+pub async fn run(
+    store: Store,
+    sender: Sender,
+    config: WorkerConfig,
+    shutdown: CancellationToken,
+) -> Result<(), hookd_store::StoreError> {
+    let config = Arc::new(config);
+    let wakers = Arc::new(Wakers::default());
+    heartbeat::beat_once(&store, &config).await?;
+
+    let (finishes, recorder) = recorder::Recorder::new(store.clone(), config.clone());
+    let recorder = tokio::spawn(recorder.run());
+    let services = shutdown::Services::new(shutdown.clone());
+    services.spawn("waker", waker::Waker::new(store.clone(), wakers.clone()).run(services.token()));
+    services.spawn("heartbeat", heartbeat::Heartbeat::new(store.clone(), config.clone()).run(services.token()));
+    services.spawn("rescuer", rescuer::Rescuer::new(store.clone(), config.clone(), wakers.clone()).run(services.token()));
+    services.spawn("fanout", fanout::Fanout::new(store.clone(), config.clone(), wakers.clone()).run(services.token()));
+    let dispatcher = dispatcher::Dispatcher::new(store.clone(), sender, config.clone(), finishes);
+    let claimer = claimer::Claimer::new(store.clone(), config.clone(), wakers.clone(), dispatcher);
+    claimer.run(shutdown.clone()).await;
+
+    services.join().await;
+    // The claimer dropped the last finish sender when it returned, so the recorder drains and ends.
+    recorder.await.ok();
+    store.worker_deregister(&config.worker_id).await.ok();
+    tracing::info!(worker = %config.worker_id, "worker stopped");
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! Deliveries: one per (event, webhook). Claimed under a lease, finished under a fence, rescued
+//! when their worker dies, replayed when an operator asks. The state machine and the lease
+//! protocol are in docs/architecture.md.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::attempt::{attempt_insert_many, AttemptRecord};
+use crate::{Result, Store};
+
+/// A delivery a worker now holds: everything needed to send it, with the lease that fences it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub lease_token: i64,
+    /// This attempt's number, counting from 1 over the delivery's whole life.
+    pub attempt: i32,
+    /// Attempts made since the last replay, this one included: the position in the retry schedule.
+    pub schedule_attempt: i32,
+    pub event_id: Uuid,
+    pub event_type: String,
+    /// The payload as stored, as text: the exact bytes sent and signed on every attempt.
+    pub payload: String,
+    pub occurred_at: DateTime<Utc>,
+    pub webhook_id: Uuid,
+    pub url: String,
+    pub secret: String,
+}
+
+/// Where a delivery goes after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextState {
+    Succeeded,
+    RetryAt(DateTime<Utc>),
+    Failed,
+}
+
+/// The result of one attempt on a claimed delivery.
+#[derive(Debug, Clone)]
+pub struct Finish {
+    pub delivery_id: i64,
+    pub lease_token: i64,
+    pub next: NextState,
+    pub attempt: AttemptRecord,
+}
+
+/// What the rescuer did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rescued {
+    pub requeued: i64,
+    pub failed: i64,
+}
+
+impl Store {
+    /// Leases up to `limit` due deliveries for `worker`, skipping rows other workers hold and
+    /// webhooks this worker has no free slot for. Commits at once: no transaction stays open
+    /// while the HTTP calls run.
+    pub async fn delivery_claim_batch(
+        &self,
+        worker: &str,
+        limit: i64,
+        lease: Duration,
+        skip_webhooks: &[Uuid],
+    ) -> Result<Vec<ClaimedDelivery>> {
+        Ok(sqlx::query_as(
+            // MATERIALIZED keeps the planner from re-running the LIMIT subquery per joined row,
+            // which could lock and update more than `limit` rows.
+            "WITH due AS MATERIALIZED (
+                 SELECT id FROM hookd.deliveries
+                 WHERE state = 'pending' AND next_attempt_at <= now() AND webhook_id <> ALL ($4::uuid[])
+                 ORDER BY next_attempt_at, id
+                 LIMIT $2
+                 FOR NO KEY UPDATE SKIP LOCKED
+             )
+             UPDATE hookd.deliveries d
+             SET state = 'running', attempts = d.attempts + 1, lease_token = nextval('hookd.lease_token_seq'),
+                 locked_by = $1, lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
+             FROM due, hookd.outbox o, hookd.webhooks w
+             WHERE d.id = due.id AND o.event_id = d.event_id AND w.id = d.webhook_id
+             RETURNING d.id, d.lease_token, d.attempts AS attempt, d.attempts - d.attempt_base AS schedule_attempt,
+                       d.event_id, o.event_type, o.payload::text AS payload, o.occurred_at,
+                       w.id AS webhook_id, w.url, w.secret",
+        )
+        .bind(worker)
+        .bind(limit)
+        .bind(lease.as_secs_f64())
+        .bind(skip_webhooks)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Hands claimed deliveries back untouched (no attempt made): used when a webhook has no free
+    /// slot after all, and on shutdown for work not yet started.
+    pub async fn delivery_release_many(&self, leases: &[(i64, i64)]) -> Result<u64> {
+        let (ids, tokens): (Vec<i64>, Vec<i64>) = leases.iter().copied().unzip();
+        Ok(sqlx::query(
+            "UPDATE hookd.deliveries d
+             SET state = 'pending', attempts = d.attempts - 1, lease_token = NULL, locked_by = NULL,
+                 lease_expires_at = NULL, updated_at = now()
+             FROM unnest($1::bigint[], $2::bigint[]) AS r(id, token)
+             WHERE d.id = r.id AND d.lease_token = r.token AND d.state = 'running'",
+        )
+        .bind(ids)
+        .bind(tokens)
+        .execute(self.pool())
+        .await?
+        .rows_affected())
+    }
+
+    /// Records a batch of attempts and moves their deliveries on, in one short transaction.
+    ///
+    /// Every attempt is recorded (it happened). The state change is fenced on the lease token: a
+    /// finish whose lease was rescued meanwhile changes nothing, and its delivery id is returned
+    /// as stale. A retry due for a webhook that was disabled meanwhile is cancelled instead.
+    pub async fn delivery_finish_many(&self, finishes: &[Finish]) -> Result<Vec<i64>> {
+        if finishes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids = Vec::with_capacity(finishes.len());
+        let mut tokens = Vec::with_capacity(finishes.len());
+        let mut states = Vec::with_capacity(finishes.len());
+        let mut retry_at: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(finishes.len());
+        let mut statuses = Vec::with_capacity(finishes.len());
+        let mut errors = Vec::with_capacity(finishes.len());
+        for f in finishes {
+            ids.push(f.delivery_id);
+            tokens.push(f.lease_token);
+            let (state, at) = match f.next {
+                NextState::Succeeded => ("succeeded", None),
+                NextState::RetryAt(at) => ("pending", Some(at)),
+                NextState::Failed => ("failed", None),
+            };
+            states.push(state);
+            retry_at.push(at);
+            statuses.push(f.attempt.status_code);
+            errors.push(f.attempt.error.clone());
+        }
+        let records: Vec<AttemptRecord> = finishes.iter().map(|f| f.attempt.clone()).collect();
+
+        let mut tx = self.pool().begin().await?;
+        attempt_insert_many(&mut tx, &records).await?;
+        let applied: Vec<i64> = sqlx::query_scalar(
+            "WITH input AS (
+                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::int[], $6::text[])
+                     AS i(id, token, state, retry_at, status, error)
+             ), finished AS (
+                 UPDATE hookd.deliveries d
+                 SET state = CASE
+                         WHEN i.state = 'pending' AND NOT EXISTS
+                              (SELECT 1 FROM hookd.webhooks w WHERE w.id = d.webhook_id AND w.active) THEN 'cancelled'
+                         ELSE i.state END,
+                     next_attempt_at = coalesce(i.retry_at, d.next_attempt_at),
+                     lease_token = NULL, locked_by = NULL, lease_expires_at = NULL,
+                     last_status = i.status, last_error = i.error, updated_at = now(),
+                     finished_at = CASE WHEN i.state = 'pending' THEN NULL ELSE now() END
+                 FROM input i
+                 WHERE d.id = i.id AND d.lease_token = i.token AND d.state = 'running'
+                 RETURNING d.id, d.webhook_id, i.state
+             ), counted AS (
+                 UPDATE hookd.webhooks w
+                 SET event_count = w.event_count + c.delivered,
+                     last_failed_at = CASE WHEN c.failed > 0 THEN now() ELSE w.last_failed_at END
+                 FROM (SELECT webhook_id,
+                              count(*) FILTER (WHERE state = 'succeeded') AS delivered,
+                              count(*) FILTER (WHERE state <> 'succeeded') AS failed
+                       FROM finished GROUP BY webhook_id) c
+                 WHERE w.id = c.webhook_id
+             )
+             SELECT id FROM finished",
+        )
+        .bind(&ids)
+        .bind(&tokens)
+        .bind(&states)
+        .bind(&retry_at)
+        .bind(&statuses)
+        .bind(&errors)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let stale = ids.into_iter().filter(|id| !applied.contains(id)).collect();
+        Ok(stale)
+    }
+
+    /// Takes back leases whose holder is gone: the lease expired, or the worker's heartbeat is
+    /// older than `heartbeat_timeout`. A delivery that has used `max_attempts` claims is failed
+    /// rather than requeued, so a row that crashes every worker that touches it cannot loop.
+    pub async fn delivery_rescue_expired(&self, heartbeat_timeout: Duration, max_attempts: i32) -> Result<Rescued> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "WITH stale AS (
+                 SELECT d.id FROM hookd.deliveries d
+                 WHERE d.state = 'running'
+                   AND (d.lease_expires_at < now()
+                        OR NOT EXISTS (SELECT 1 FROM hookd.workers w
+                                       WHERE w.id = d.locked_by
+                                         AND w.heartbeat_at > now() - make_interval(secs => $1)))
+                 LIMIT 1000
+                 FOR NO KEY UPDATE SKIP LOCKED
+             )
+             UPDATE hookd.deliveries d
+             SET state = CASE WHEN d.attempts - d.attempt_base >= $2 THEN 'failed' ELSE 'pending' END,
+                 last_error = 'lease_expired', next_attempt_at = now(),
+                 finished_at = CASE WHEN d.attempts - d.attempt_base >= $2 THEN now() END,
+                 lease_token = NULL, locked_by = NULL, lease_expires_at = NULL, updated_at = now()
+             FROM stale WHERE d.id = stale.id
+             RETURNING d.state",
+        )
+        .bind(heartbeat_timeout.as_secs_f64())
+        .bind(max_attempts)
+        .fetch_all(self.pool())
+        .await?;
+        let failed = rows.iter().filter(|(s,)| s == "failed").count() as i64;
+        Ok(Rescued { requeued: rows.len() as i64 - failed, failed })
+    }
+
+    /// Puts failed deliveries back in the queue with a fresh retry schedule. Returns how many.
+    pub async fn delivery_replay(&self, selector: &ReplaySelector) -> Result<u64> {
+        let (webhook, since, event) = match selector {
+            ReplaySelector::Webhook { id, since } => (Some(*id), *since, None),
+            ReplaySelector::Event(event_id) => (None, None, Some(*event_id)),
+            ReplaySelector::Delivery(id) => {
+                return Ok(sqlx::query(&format!("{REPLAY} WHERE state = 'failed' AND id = $1"))
+                    .bind(id)
+                    .execute(self.pool())
+                    .await?
+                    .rows_affected());
+            }
+        };
+        Ok(sqlx::query(&format!(
+            "{REPLAY} WHERE state = 'failed'
+               AND ($1::uuid IS NULL OR webhook_id = $1)
+               AND ($2::timestamptz IS NULL OR finished_at >= $2)
+               AND ($3::uuid IS NULL OR event_id = $3)"
+        ))
+        .bind(webhook)
+        .bind(since)
+        .bind(event)
+        .execute(self.pool())
+        .await?
+        .rows_affected())
+    }
+
+    /// Deliveries in each state, for progress and health.
+    pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT state, count(*) FROM hookd.deliveries GROUP BY state ORDER BY state")
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    pub async fn delivery_get(&self, id: i64) -> Result<Option<DeliveryRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, event_id, webhook_id, state, attempts, next_attempt_at, last_status, last_error, created_at, finished_at
+             FROM hookd.deliveries WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+}
+
+const REPLAY: &str = "UPDATE hookd.deliveries
+    SET state = 'pending', attempt_base = attempts, next_attempt_at = now(), finished_at = NULL, updated_at = now()";
+
+/// Which failed deliveries to replay.
+#[derive(Debug, Clone)]
+pub enum ReplaySelector {
+    Webhook { id: Uuid, since: Option<DateTime<Utc>> },
+    Event(Uuid),
+    Delivery(i64),
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub event_id: Uuid,
+    pub webhook_id: Uuid,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,176 @@
+//! Webhooks: where events go, which events, and whether they go at all.
+
+use chrono::{DateTime, Utc};
+use hookd_core::webhook::WebhookFields;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{field_error, Result, Store, StoreError};
+
+const COLUMNS: &str = "id, name, url, events, active, integration, secret, event_count, last_failed_at, \
+                       disabled_reason, disabled_at, created_at, updated_at";
+
+#[derive(Clone, Serialize, sqlx::FromRow)]
+pub struct Webhook {
+    pub id: Uuid,
+    pub name: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub active: bool,
+    pub integration: String,
+    /// Never serialised: shown only on creation and by an explicit reveal.
+    #[serde(skip)]
+    pub secret: String,
+    pub event_count: i64,
+    pub last_failed_at: Option<DateTime<Utc>>,
+    pub disabled_reason: Option<String>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook").field("id", &self.id).field("name", &self.name).field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+/// Filters for listing webhooks; every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookFilter {
+    /// Case-insensitive substring of the name or URL.
+    pub search: Option<String>,
+    /// Webhooks that receive this event type (directly or through `*`).
+    pub event: Option<String>,
+    pub active: Option<bool>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Store {
+    pub async fn webhook_insert(&self, fields: &WebhookFields, secret: &str, integration: &str) -> Result<Webhook> {
+        let (Some(name), Some(url), Some(events)) = (&fields.name, &fields.url, &fields.events) else {
+            return Err(field_error("name", "name, url and events are all required"));
+        };
+        self.check_events_exist(events).await?;
+        Ok(sqlx::query_as(&format!(
+            "INSERT INTO hookd.webhooks (name, url, events, secret, integration) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
+        ))
+        .bind(name)
+        .bind(url.as_str())
+        .bind(events)
+        .bind(secret)
+        .bind(integration)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    pub async fn webhook_get(&self, id: Uuid) -> Result<Webhook> {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM hookd.webhooks WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))
+    }
+
+    /// Webhooks matching `filter`, oldest first, and how many match in all.
+    pub async fn webhook_list(&self, filter: &WebhookFilter) -> Result<(Vec<Webhook>, i64)> {
+        const WHERE: &str = "WHERE ($1::text IS NULL OR name ILIKE '%' || $1 || '%' OR url ILIKE '%' || $1 || '%')
+              AND ($2::text IS NULL OR $2 = ANY (events) OR '*' = ANY (events))
+              AND ($3::boolean IS NULL OR active = $3)";
+        let rows = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM hookd.webhooks {WHERE} ORDER BY created_at, id LIMIT $4 OFFSET $5"
+        ))
+        .bind(&filter.search)
+        .bind(&filter.event)
+        .bind(filter.active)
+        .bind(filter.limit)
+        .bind(filter.offset)
+        .fetch_all(self.pool())
+        .await?;
+        let total = sqlx::query_scalar(&format!("SELECT count(*) FROM hookd.webhooks {WHERE}"))
+            .bind(&filter.search)
+            .bind(&filter.event)
+            .bind(filter.active)
+            .fetch_one(self.pool())
+            .await?;
+        Ok((rows, total))
+    }
+
+    /// Changes the given fields; a new URL applies from the next attempt on.
+    pub async fn webhook_update(&self, id: Uuid, fields: &WebhookFields) -> Result<Webhook> {
+        if let Some(events) = &fields.events {
+            self.check_events_exist(events).await?;
+        }
+        sqlx::query_as(&format!(
+            "UPDATE hookd.webhooks
+             SET name = coalesce($2, name), url = coalesce($3, url), events = coalesce($4, events), updated_at = now()
+             WHERE id = $1 RETURNING {COLUMNS}"
+        ))
+        .bind(id)
+        .bind(&fields.name)
+        .bind(fields.url.as_ref().map(|u| u.as_str()))
+        .bind(&fields.events)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))
+    }
+
+    /// Enables (clearing any disabled reason) or disables a webhook. Disabling cancels its
+    /// pending deliveries in the same transaction: they stay in the audit as `cancelled`.
+    pub async fn webhook_set_active(&self, id: Uuid, active: bool, reason: Option<&str>) -> Result<Webhook> {
+        let mut tx = self.pool().begin().await?;
+        let webhook: Webhook = sqlx::query_as(&format!(
+            "UPDATE hookd.webhooks
+             SET active = $2,
+                 disabled_reason = CASE WHEN $2 THEN NULL ELSE $3 END,
+                 disabled_at = CASE WHEN $2 THEN NULL ELSE now() END,
+                 updated_at = now()
+             WHERE id = $1 RETURNING {COLUMNS}"
+        ))
+        .bind(id)
+        .bind(active)
+        .bind(reason)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))?;
+        if !active {
+            cancel_pending(&mut tx, id, "webhook disabled").await?;
+        }
+        tx.commit().await?;
+        Ok(webhook)
+    }
+
+    /// Deletes a webhook; its pending deliveries are cancelled and its attempts stay in the audit.
+    pub async fn webhook_delete(&self, id: Uuid) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let deleted = sqlx::query("DELETE FROM hookd.webhooks WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("webhook {id}")));
+        }
+        cancel_pending(&mut tx, id, "webhook deleted").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn check_events_exist(&self, events: &[String]) -> Result<()> {
+        let unknown = self.event_type_unknown(events).await?;
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(field_error("events", format!("unknown event type(s): {} (see `hookd events list`)", unknown.join(", "))))
+        }
+    }
+}
+
+async fn cancel_pending(tx: &mut sqlx::PgConnection, webhook_id: Uuid, why: &str) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE hookd.deliveries SET state = 'cancelled', last_error = $2, finished_at = now(), updated_at = now()
+         WHERE webhook_id = $1 AND state = 'pending'",
+    )
+    .bind(webhook_id)
+    .bind(why)
+    .execute(tx)
+    .await?
+    .rows_affected())
+}

@@ -1,0 +1,70 @@
+//! Claimer: leases due deliveries in batches, as many as there are free send slots, and hands
+//! them to the dispatcher. One claimer per process: few claimers with big batches scale, many
+//! single-row claimers fight over the same index pages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookd_store::Store;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::dispatcher::Dispatcher;
+use crate::{Wakers, WorkerConfig};
+
+pub struct Claimer {
+    store: Store,
+    config: Arc<WorkerConfig>,
+    wakers: Arc<Wakers>,
+    dispatcher: Dispatcher,
+}
+
+impl Claimer {
+    pub fn new(store: Store, config: Arc<WorkerConfig>, wakers: Arc<Wakers>, dispatcher: Dispatcher) -> Self {
+        Self { store, config, wakers, dispatcher }
+    }
+
+    fn lease(&self, sender_timeout: Duration) -> Duration {
+        sender_timeout + self.config.lease_margin
+    }
+
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let lease = self.lease(self.dispatcher_timeout());
+        // True when the last claim came back full: more is probably due, so claim again as soon
+        // as a slot frees instead of waiting for a hint.
+        let mut backlog = false;
+        let mut last_claim = Instant::now() - self.config.fetch_cooldown;
+        loop {
+            let first = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                slot = self.dispatcher.slot() => slot,
+            };
+            if !backlog {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = self.wakers.claimer.notified() => {}
+                    _ = tokio::time::sleep(self.config.poll_interval) => {}
+                }
+                tokio::time::sleep_until(last_claim + self.config.fetch_cooldown).await;
+            }
+            let slots = self.dispatcher.more_slots(first, self.config.claim_batch);
+            let skip = self.dispatcher.saturated_webhooks();
+            last_claim = Instant::now();
+            match self.store.delivery_claim_batch(&self.config.worker_id, slots.len() as i64, lease, &skip).await {
+                Ok(claimed) => {
+                    backlog = claimed.len() == slots.len();
+                    self.dispatcher.dispatch(claimed, slots).await;
+                }
+                Err(e) => {
+                    backlog = false;
+                    tracing::warn!(error = %e, "claim failed; will retry");
+                }
+            }
+        }
+        self.dispatcher.shutdown().await;
+    }
+
+    fn dispatcher_timeout(&self) -> Duration {
+        self.dispatcher.request_timeout()
+    }
+}

@@ -1,0 +1,116 @@
+//! Recorder: writes attempts and the state changes they cause, many per short transaction
+//! (River's batch completer). A finish waits at most `record_linger` for company.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use hookd_send::Response;
+use hookd_store::attempt::AttemptRecord;
+use hookd_store::delivery::Finish;
+use hookd_store::Store;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::WorkerConfig;
+
+pub struct Recorder {
+    store: Store,
+    config: Arc<WorkerConfig>,
+    finishes: mpsc::Receiver<Finish>,
+}
+
+impl Recorder {
+    /// The recorder and the channel that feeds it; it runs until every sender is dropped.
+    pub fn new(store: Store, config: Arc<WorkerConfig>) -> (mpsc::Sender<Finish>, Self) {
+        let (tx, rx) = mpsc::channel(config.concurrency.max(1) * 2);
+        (tx, Self { store, config, finishes: rx })
+    }
+
+    pub async fn run(mut self) {
+        let mut batch = Vec::with_capacity(self.config.record_batch);
+        while let Some(first) = self.finishes.recv().await {
+            batch.push(first);
+            let linger = tokio::time::sleep(self.config.record_linger);
+            tokio::pin!(linger);
+            while batch.len() < self.config.record_batch {
+                tokio::select! {
+                    more = self.finishes.recv() => match more {
+                        Some(f) => batch.push(f),
+                        None => break,
+                    },
+                    _ = &mut linger => break,
+                }
+            }
+            self.write(&batch).await;
+            batch.clear();
+        }
+    }
+
+    async fn write(&self, batch: &[Finish]) {
+        // Postgres may be restarting: keep the results and try again for a while. If it stays
+        // away, the leases expire and the deliveries are redelivered, which at-least-once allows.
+        let written = (|| self.store.delivery_finish_many(batch))
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(50))
+                    .with_max_delay(Duration::from_secs(5))
+                    .with_max_times(40),
+            )
+            .notify(|e, pause| tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "recording attempts failed"))
+            .await;
+        match written {
+            Ok(stale) => {
+                for id in stale {
+                    tracing::warn!(delivery_id = id, "late result dropped: the lease expired and the delivery was taken back");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, lost = batch.len(), "could not record attempts; their deliveries will be redelivered"),
+        }
+    }
+}
+
+/// Who made an attempt, at what, for the audit.
+pub struct AttemptContext<'a> {
+    pub delivery_id: Option<i64>,
+    pub event_id: Uuid,
+    pub event_type: &'a str,
+    pub webhook_id: Option<Uuid>,
+    pub url: &'a str,
+    pub attempt: i32,
+    pub worker: &'a str,
+    pub test: bool,
+}
+
+/// The audit row for a response: the one conversion shared by deliveries and test sends.
+pub fn attempt_record(response: &Response, ctx: AttemptContext<'_>) -> AttemptRecord {
+    tracing::info!(
+        event_id = %ctx.event_id,
+        event_type = ctx.event_type,
+        webhook_id = ?ctx.webhook_id,
+        attempt = ctx.attempt,
+        status = ?response.status,
+        error = ?response.error.map(|e| e.as_str()),
+        duration_ms = response.duration.as_millis() as u64,
+        test = ctx.test,
+        "attempt"
+    );
+    AttemptRecord {
+        delivery_id: ctx.delivery_id,
+        event_id: ctx.event_id,
+        event_type: ctx.event_type.to_owned(),
+        webhook_id: ctx.webhook_id,
+        url: ctx.url.to_owned(),
+        attempt: ctx.attempt,
+        started_at: response.started_at,
+        duration_ms: response.duration.as_millis().min(i32::MAX as u128) as i32,
+        status_code: response.status.map(i32::from),
+        error: response.error.map(|e| e.as_str().to_owned()),
+        error_detail: response.error_detail.clone(),
+        response_headers: response.headers_json(),
+        response_body: response.body.clone(),
+        body_truncated: response.body_truncated,
+        worker: ctx.worker.to_owned(),
+        test: ctx.test,
+    }
+}

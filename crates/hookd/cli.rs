@@ -1,0 +1,206 @@
+//! The command line: what each subcommand is called and takes. Behaviour lives in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::config::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(name = "hookd", version, about = "Durable webhook delivery from a Postgres outbox")]
+pub struct Cli {
+    /// Config file (default: config/hookd.toml when it exists).
+    #[arg(long, global = true, env = "HOOKD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format for `serve` and `demo`.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or upgrade the hookd schema.
+    Migrate,
+    /// Run the worker pool (migrates first) until SIGINT/SIGTERM.
+    Serve,
+    /// Try hookd end to end: a local receiver, a webhook, the seed's events, delivered live.
+    Demo(DemoArgs),
+    /// The event catalog.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Manage webhooks.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Put failed deliveries back in the queue.
+    Replay(ReplayArgs),
+    /// Follow delivery attempts as they are recorded, until Ctrl-C.
+    Tail(TailArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many times to publish each of the catalog's events.
+    #[arg(long, default_value_t = 20)]
+    pub rounds: usize,
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Output {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List event types.
+    List {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Show one event type with its sample payload.
+    Show {
+        slug: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Add an event type to the catalog.
+    Add {
+        /// The slug producers write into outbox.event_type, e.g. order_shipped.
+        #[arg(long)]
+        slug: String,
+        /// Display name; defaults to the slug.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Sample payload, a JSON object, sent by Send Test Event.
+        #[arg(long, default_value = "{}")]
+        sample: String,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add a webhook; prints its id and signing secret.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        url: String,
+        /// An event type to receive; repeat for more, `*` for all.
+        #[arg(long = "event", required = true)]
+        events: Vec<String>,
+        /// Who created it (the seed's field).
+        #[arg(long, default_value = "manual")]
+        integration: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List webhooks.
+    List {
+        /// Only names or URLs containing this text.
+        #[arg(long)]
+        search: Option<String>,
+        /// Only webhooks receiving this event type.
+        #[arg(long)]
+        event: Option<String>,
+        /// Only active (true) or inactive (false) webhooks.
+        #[arg(long)]
+        active: Option<bool>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Show one webhook.
+    Show {
+        id: Uuid,
+        /// Also print the signing secret.
+        #[arg(long)]
+        reveal: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Change a webhook's name, URL or events.
+    Update {
+        id: Uuid,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        url: Option<String>,
+        /// Replaces the event list; repeat for more, `*` for all.
+        #[arg(long = "event")]
+        events: Vec<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Start delivering to a webhook again.
+    Enable {
+        id: Uuid,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Stop delivering to a webhook; its pending deliveries are cancelled.
+    Disable {
+        id: Uuid,
+        #[arg(long, default_value = "disabled by an admin")]
+        reason: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Delete a webhook; its attempts stay in the audit.
+    Delete {
+        id: Uuid,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Send Test Event: POST a sample payload now and show what came back (exit 0 only on 2xx).
+    Test {
+        id: Uuid,
+        /// The event type whose sample to send (default: the webhook's first).
+        #[arg(long)]
+        event: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["webhook", "event", "delivery"])))]
+pub struct ReplayArgs {
+    /// Replay this webhook's failed deliveries.
+    #[arg(long)]
+    pub webhook: Option<Uuid>,
+    /// Only those that failed since then: an RFC 3339 time or a duration ago, like 2h.
+    #[arg(long, requires = "webhook")]
+    pub since: Option<String>,
+    /// Replay every failed delivery of this event (its event_id).
+    #[arg(long)]
+    pub event: Option<Uuid>,
+    /// Replay one failed delivery.
+    #[arg(long)]
+    pub delivery: Option<i64>,
+    #[command(flatten)]
+    pub out: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    #[arg(long)]
+    pub webhook: Option<Uuid>,
+    /// Only attempts for this event type.
+    #[arg(long)]
+    pub event: Option<String>,
+    /// Only failed attempts.
+    #[arg(long)]
+    pub failed: bool,
+    /// Start this far back (e.g. 10m) instead of now.
+    #[arg(long)]
+    pub since: Option<humantime::Duration>,
+    #[command(flatten)]
+    pub out: Output,
+}

@@ -1,0 +1,167 @@
+//! Configuration: built-in defaults, then `config/hookd.toml` (or `--config`), then environment
+//! variables (`DATABASE_URL`, `HOOKD_*`), each overriding the one before. Raw settings become a
+//! validated [`Config`] once, here; nothing else reads the environment.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use hookd_core::schedule::{RetrySchedule, DEFAULT_SCHEDULE};
+use hookd_core::target::TargetPolicy;
+use hookd_send::SenderConfig;
+use hookd_worker::WorkerConfig;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// Every setting, with its default. `config/hookd.toml` documents each one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub database_url: String,
+    pub db_pool_size: u32,
+    pub max_payload_bytes: u64,
+    pub retry_schedule: String,
+    pub allow_private_targets: bool,
+    pub allowed_networks: Vec<IpNet>,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    pub max_response_body: usize,
+    pub concurrency: usize,
+    pub per_webhook_concurrency: usize,
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub lease_margin: Duration,
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let worker = WorkerConfig::default();
+        let sender = SenderConfig::default();
+        Self {
+            database_url: hookd_store::DEFAULT_DATABASE_URL.to_owned(),
+            db_pool_size: 16,
+            max_payload_bytes: 256 * 1024,
+            retry_schedule: DEFAULT_SCHEDULE.to_owned(),
+            allow_private_targets: false,
+            allowed_networks: Vec::new(),
+            connect_timeout: sender.connect_timeout,
+            request_timeout: sender.request_timeout,
+            max_response_body: sender.max_response_body,
+            concurrency: worker.concurrency,
+            per_webhook_concurrency: worker.per_webhook_concurrency,
+            poll_interval: worker.poll_interval,
+            lease_margin: worker.lease_margin,
+            heartbeat_interval: worker.heartbeat_interval,
+            heartbeat_timeout: worker.heartbeat_timeout,
+            shutdown_grace: worker.shutdown_grace,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Validated configuration, ready to wire.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub settings: Settings,
+    pub schedule: RetrySchedule,
+}
+
+impl Config {
+    /// Loads defaults, then the file (if it exists, or fails if it was named and is missing),
+    /// then the environment.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match path {
+            Some(path) if !path.exists() => bail!("config file {} does not exist", path.display()),
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file_exact("config/hookd.toml")),
+        }
+        let figment = figment
+            .merge(Env::prefixed("HOOKD_").ignore(&["config", "admin_token", "admin_addr", "secret_key"]))
+            .merge(Env::raw().only(&["database_url"]));
+        let settings: Settings = figment.extract().context("invalid configuration")?;
+        Self::validate(settings)
+    }
+
+    pub fn validate(settings: Settings) -> anyhow::Result<Self> {
+        let schedule = RetrySchedule::parse(&settings.retry_schedule).context("retry_schedule (HOOKD_RETRY_SCHEDULE)")?;
+        if settings.concurrency == 0 || settings.per_webhook_concurrency == 0 {
+            bail!("concurrency and per_webhook_concurrency must be at least 1");
+        }
+        if settings.max_payload_bytes == 0 || settings.max_response_body == 0 {
+            bail!("max_payload_bytes and max_response_body must be at least 1");
+        }
+        Ok(Self { settings, schedule })
+    }
+
+    pub fn target_policy(&self) -> TargetPolicy {
+        TargetPolicy {
+            allow_private: self.settings.allow_private_targets,
+            allowed_networks: self.settings.allowed_networks.clone(),
+        }
+    }
+
+    pub fn sender(&self) -> SenderConfig {
+        SenderConfig {
+            connect_timeout: self.settings.connect_timeout,
+            request_timeout: self.settings.request_timeout,
+            max_response_body: self.settings.max_response_body,
+            policy: self.target_policy(),
+        }
+    }
+
+    pub fn worker(&self, worker_id: String) -> WorkerConfig {
+        let s = &self.settings;
+        WorkerConfig {
+            worker_id,
+            concurrency: s.concurrency,
+            per_webhook_concurrency: s.per_webhook_concurrency,
+            poll_interval: s.poll_interval,
+            lease_margin: s.lease_margin,
+            heartbeat_interval: s.heartbeat_interval,
+            heartbeat_timeout: s.heartbeat_timeout,
+            shutdown_grace: s.shutdown_grace,
+            schedule: self.schedule.clone(),
+            ..WorkerConfig::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_file_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/hookd.toml");
+        let from_file: Settings = Figment::new().merge(Toml::file_exact(&path)).extract().unwrap();
+        let defaults = Settings::default();
+        assert_eq!(serde_json::to_value(&from_file).unwrap(), serde_json::to_value(&defaults).unwrap());
+    }
+
+    #[test]
+    fn a_bad_schedule_is_refused_with_its_name() {
+        let settings = Settings { retry_schedule: "5s,soon".into(), ..Settings::default() };
+        let err = format!("{:#}", Config::validate(settings).unwrap_err());
+        assert!(err.contains("HOOKD_RETRY_SCHEDULE") && err.contains("soon"), "{err}");
+    }
+}
