@@ -15,6 +15,9 @@ use hookd_worker::WorkerConfig;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+/// Read when no `--config` is given and the file exists in the working directory.
+const DEFAULT_FILE: &str = "config/hookd.toml";
+
 /// Every setting, with its default. `config/hookd.toml` documents each one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -93,7 +96,9 @@ impl Config {
         match path {
             Some(path) if !path.exists() => bail!("config file {} does not exist", path.display()),
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
-            None => figment = figment.merge(Toml::file_exact("config/hookd.toml")),
+            // Only the working directory's file: a search up the tree could pick up a stranger's.
+            None if Path::new(DEFAULT_FILE).exists() => figment = figment.merge(Toml::file_exact(DEFAULT_FILE)),
+            None => {}
         }
         let figment = figment
             .merge(Env::prefixed("HOOKD_").ignore(&["config", "admin_token", "admin_addr", "secret_key"]))

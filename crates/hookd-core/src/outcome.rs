@@ -61,6 +61,9 @@ impl Observed {
         match (self.status, self.error) {
             (_, Some(ErrorClass::RefusedTarget)) => Verdict::GiveUp,
             (Some(200..=299), None) => Verdict::Delivered,
+            // The status arrived but the rest of the response did not (timeout, reset mid-body):
+            // the receiver may not have processed it, so it counts as a transport failure.
+            (Some(200..=299), Some(_)) => Verdict::Retry { not_before: None },
             (Some(408 | 429 | 500..=599), _) | (Some(300..=399), _) => {
                 Verdict::Retry { not_before: self.retry_after }
             }
@@ -129,6 +132,12 @@ mod tests {
         }
         let refused = Observed { status: None, error: Some(ErrorClass::RefusedTarget), retry_after: None };
         assert_eq!(refused.verdict(), Verdict::GiveUp);
+    }
+
+    #[test]
+    fn a_2xx_cut_off_mid_body_is_retried() {
+        let obs = Observed { status: Some(200), error: Some(ErrorClass::Timeout), retry_after: None };
+        assert_eq!(obs.verdict(), Verdict::Retry { not_before: None });
     }
 
     #[test]

@@ -68,20 +68,34 @@ impl Store {
             // MATERIALIZED keeps the planner from re-running the LIMIT subquery per joined row,
             // which could lock and update more than `limit` rows.
             "WITH due AS MATERIALIZED (
-                 SELECT id FROM hookd.deliveries
+                 SELECT id, event_id, webhook_id FROM hookd.deliveries
                  WHERE state = 'pending' AND next_attempt_at <= now() AND webhook_id <> ALL ($4::uuid[])
                  ORDER BY next_attempt_at, id
                  LIMIT $2
                  FOR NO KEY UPDATE SKIP LOCKED
+             ), claimed AS (
+                 -- A delivery whose webhook was disabled or deleted after it was queued is
+                 -- cancelled here rather than sent or left pending forever.
+                 UPDATE hookd.deliveries d
+                 SET state = CASE WHEN w.active THEN 'running' ELSE 'cancelled' END,
+                     attempts = d.attempts + CASE WHEN w.active THEN 1 ELSE 0 END,
+                     lease_token = CASE WHEN w.active THEN nextval('hookd.lease_token_seq') END,
+                     locked_by = CASE WHEN w.active THEN $1 END,
+                     lease_expires_at = CASE WHEN w.active THEN now() + make_interval(secs => $3) END,
+                     last_error = CASE WHEN w.active THEN d.last_error ELSE 'webhook disabled or deleted' END,
+                     finished_at = CASE WHEN w.active THEN NULL ELSE now() END,
+                     updated_at = now()
+                 FROM due
+                 JOIN hookd.outbox o ON o.event_id = due.event_id
+                 LEFT JOIN hookd.webhooks w ON w.id = due.webhook_id
+                 WHERE d.id = due.id
+                 RETURNING d.id, d.state, d.lease_token, d.attempts AS attempt, d.attempts - d.attempt_base AS schedule_attempt,
+                           d.event_id, o.event_type, o.payload::text AS payload, o.occurred_at,
+                           d.webhook_id, w.url, w.secret
              )
-             UPDATE hookd.deliveries d
-             SET state = 'running', attempts = d.attempts + 1, lease_token = nextval('hookd.lease_token_seq'),
-                 locked_by = $1, lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
-             FROM due, hookd.outbox o, hookd.webhooks w
-             WHERE d.id = due.id AND o.event_id = d.event_id AND w.id = d.webhook_id
-             RETURNING d.id, d.lease_token, d.attempts AS attempt, d.attempts - d.attempt_base AS schedule_attempt,
-                       d.event_id, o.event_type, o.payload::text AS payload, o.occurred_at,
-                       w.id AS webhook_id, w.url, w.secret",
+             SELECT id, lease_token, attempt, schedule_attempt, event_id, event_type, payload, occurred_at,
+                    webhook_id, url, secret
+             FROM claimed WHERE state = 'running'",
         )
         .bind(worker)
         .bind(limit)
@@ -220,7 +234,7 @@ impl Store {
             ReplaySelector::Webhook { id, since } => (Some(*id), *since, None),
             ReplaySelector::Event(event_id) => (None, None, Some(*event_id)),
             ReplaySelector::Delivery(id) => {
-                return Ok(sqlx::query(&format!("{REPLAY} WHERE state = 'failed' AND id = $1"))
+                return Ok(sqlx::query(&format!("{REPLAY} AND id = $1"))
                     .bind(id)
                     .execute(self.pool())
                     .await?
@@ -228,7 +242,7 @@ impl Store {
             }
         };
         Ok(sqlx::query(&format!(
-            "{REPLAY} WHERE state = 'failed'
+            "{REPLAY}
                AND ($1::uuid IS NULL OR webhook_id = $1)
                AND ($2::timestamptz IS NULL OR finished_at >= $2)
                AND ($3::uuid IS NULL OR event_id = $3)"
@@ -259,8 +273,12 @@ impl Store {
     }
 }
 
+/// Only deliveries whose webhook still exists and is active: replaying to a disabled webhook
+/// would send to a receiver the admin switched off.
 const REPLAY: &str = "UPDATE hookd.deliveries
-    SET state = 'pending', attempt_base = attempts, next_attempt_at = now(), finished_at = NULL, updated_at = now()";
+    SET state = 'pending', attempt_base = attempts, next_attempt_at = now(), finished_at = NULL, updated_at = now()
+    WHERE EXISTS (SELECT 1 FROM hookd.webhooks w WHERE w.id = webhook_id AND w.active)
+      AND state = 'failed'";
 
 /// Which failed deliveries to replay.
 #[derive(Debug, Clone)]
