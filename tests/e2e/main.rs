@@ -1,1 +1,12 @@
+//! hookd's end-to-end tests: one binary, real PostgreSQL (a fresh database per test), real HTTP
+//! receivers on 127.0.0.1 port 0, the real worker pool in-process or as `hookd` processes.
+//! Nothing is mocked; nothing sleeps to synchronise: tests wait on conditions with deadlines.
 
+mod common;
+mod delivery;
+mod responses;
+mod retry;
+mod signing;
+mod cli;
+mod processes;
+mod producer;
