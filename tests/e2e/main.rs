@@ -2,11 +2,13 @@
 //! receivers on 127.0.0.1 port 0, the real worker pool in-process or as `hookd` processes.
 //! Nothing is mocked; nothing sleeps to synchronise: tests wait on conditions with deadlines.
 
+mod cli;
 mod common;
 mod delivery;
+mod leases;
+mod processes;
+mod producer;
+mod readme_queries;
 mod responses;
 mod retry;
 mod signing;
-mod cli;
-mod processes;
-mod producer;
