@@ -24,7 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Create or upgrade the hookd schema.
     Migrate,
-    /// Run the worker pool (migrates first) until SIGINT/SIGTERM.
+    /// Run the worker pool (migrates first), and the admin API and page when HOOKD_ADMIN_TOKEN is
+    /// set, until SIGINT/SIGTERM.
     Serve,
     /// Try hookd end to end: a local receiver, a webhook, the seed's events, delivered live.
     Demo(DemoArgs),
@@ -38,6 +39,51 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Follow delivery attempts as they are recorded, until Ctrl-C.
     Tail(TailArgs),
+    /// Measure throughput and latency against the configured Postgres (uses a scratch database).
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// A backlog of --events events to one webhook.
+    Drain,
+    /// --rate events per second for --seconds, one webhook: commit-to-receipt latency.
+    Steady,
+    /// One event to --webhooks webhooks.
+    Fanout,
+    /// 20 webhooks, one hanging until the timeout: how much the other 19 lose.
+    Isolation,
+    /// 10 webhooks, half failing every first attempt.
+    RetryStorm,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Scenarios to run (default: all).
+    #[arg(long = "scenario", value_enum)]
+    pub scenarios: Vec<Scenario>,
+    /// Events in the drain backlog.
+    #[arg(long, default_value_t = 100_000)]
+    pub events: usize,
+    /// Offered rate for steady, events per second.
+    #[arg(long, default_value_t = 500)]
+    pub rate: usize,
+    /// How long steady offers load.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+    /// Webhooks in the fanout scenario.
+    #[arg(long, default_value_t = 1000)]
+    pub webhooks: usize,
+    /// `hookd serve` processes to run.
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
+    /// Small sizes, for CI: checks every event arrives, not the speed.
+    #[arg(long)]
+    pub quick: bool,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -45,6 +91,9 @@ pub struct DemoArgs {
     /// How many times to publish each of the catalog's events.
     #[arg(long, default_value_t = 20)]
     pub rounds: usize,
+    /// After delivering, keep the worker, the receiver and the admin page running until Ctrl-C.
+    #[arg(long)]
+    pub stay: bool,
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -155,6 +204,15 @@ pub enum WebhookCommand {
     /// Delete a webhook; its attempts stay in the audit.
     Delete {
         id: Uuid,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Replace the signing secret; the old one keeps signing beside it for the grace period.
+    RotateSecret {
+        id: Uuid,
+        /// How long the old secret keeps signing too (two signatures per request), e.g. 24h, 30m, 0s.
+        #[arg(long, default_value = "24h")]
+        grace: humantime::Duration,
         #[command(flatten)]
         out: Output,
     },

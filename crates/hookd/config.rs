@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use hookd_api::AdminToken;
 use hookd_core::schedule::{RetrySchedule, DEFAULT_SCHEDULE};
 use hookd_core::target::TargetPolicy;
 use hookd_send::SenderConfig;
@@ -17,6 +18,9 @@ use serde::{Deserialize, Serialize};
 
 /// Read when no `--config` is given and the file exists in the working directory.
 const DEFAULT_FILE: &str = "config/hookd.toml";
+
+/// Loopback only by default: exposing the admin surface is a decision, not an accident.
+pub const DEFAULT_ADMIN_ADDR: &str = "127.0.0.1:8080";
 
 /// Every setting, with its default. `config/hookd.toml` documents each one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +50,10 @@ pub struct Settings {
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
+    /// Where `hookd serve` serves the admin API and page.
+    pub admin_addr: String,
+    /// The admin API's bearer token; without one the API is not served.
+    pub admin_token: Option<AdminToken>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -77,6 +85,8 @@ impl Default for Settings {
             heartbeat_timeout: worker.heartbeat_timeout,
             shutdown_grace: worker.shutdown_grace,
             log_format: LogFormat::Text,
+            admin_addr: DEFAULT_ADMIN_ADDR.to_owned(),
+            admin_token: None,
         }
     }
 }
@@ -101,9 +111,14 @@ impl Config {
             None => {}
         }
         let figment = figment
-            .merge(Env::prefixed("HOOKD_").ignore(&["config", "admin_token", "admin_addr", "secret_key"]))
+            // The admin token is read below, as it is: figment would turn a token like `12345`
+            // or `true` into a number or a boolean (and `007` into 7).
+            .merge(Env::prefixed("HOOKD_").ignore(&["config", "secret_key", "admin_token"]))
             .merge(Env::raw().only(&["database_url"]));
-        let settings: Settings = figment.extract().context("invalid configuration")?;
+        let mut settings: Settings = figment.extract().context("invalid configuration")?;
+        if let Ok(token) = std::env::var("HOOKD_ADMIN_TOKEN") {
+            settings.admin_token = Some(AdminToken::new(token));
+        }
         Self::validate(settings)
     }
 
@@ -115,6 +130,25 @@ impl Config {
         if settings.max_payload_bytes == 0 || settings.max_response_body == 0 {
             bail!("max_payload_bytes and max_response_body must be at least 1");
         }
+        if settings.db_pool_size < 2 {
+            bail!("db_pool_size (HOOKD_DB_POOL_SIZE) must be at least 2: the LISTEN connection holds one");
+        }
+        let zero = |d: Duration| d.is_zero();
+        if zero(settings.poll_interval) || zero(settings.connect_timeout) || zero(settings.request_timeout) {
+            bail!("poll_interval, connect_timeout and request_timeout must be longer than 0");
+        }
+        if zero(settings.heartbeat_interval) || settings.heartbeat_timeout < settings.heartbeat_interval * 2 {
+            bail!(
+                "heartbeat_interval (HOOKD_HEARTBEAT_INTERVAL) must be above 0 and heartbeat_timeout \
+                 (HOOKD_HEARTBEAT_TIMEOUT) at least twice as long, or live workers would look dead \
+                 (got {:?} and {:?})",
+                settings.heartbeat_interval,
+                settings.heartbeat_timeout
+            );
+        }
+        if settings.admin_addr.trim().is_empty() {
+            bail!("admin_addr (HOOKD_ADMIN_ADDR) must be an address like 127.0.0.1:8080");
+        }
         Ok(Self { settings, schedule })
     }
 
@@ -123,6 +157,11 @@ impl Config {
             allow_private: self.settings.allow_private_targets,
             allowed_networks: self.settings.allowed_networks.clone(),
         }
+    }
+
+    /// The admin token, when one is configured and not blank.
+    pub fn admin_token(&self) -> Option<AdminToken> {
+        self.settings.admin_token.clone().filter(|t| !t.is_empty())
     }
 
     pub fn sender(&self) -> SenderConfig {
@@ -161,6 +200,35 @@ mod tests {
         let from_file: Settings = Figment::new().merge(Toml::file_exact(&path)).extract().unwrap();
         let defaults = Settings::default();
         assert_eq!(serde_json::to_value(&from_file).unwrap(), serde_json::to_value(&defaults).unwrap());
+    }
+
+    #[test]
+    fn the_admin_token_never_shows_in_debug_output() {
+        let settings = Settings { admin_token: Some(AdminToken::new("hunter2-token")), ..Settings::default() };
+        let config = Config::validate(settings).unwrap();
+        assert!(!format!("{config:?}").contains("hunter2-token"));
+        assert_eq!(config.admin_token().unwrap().expose(), "hunter2-token");
+    }
+
+    #[test]
+    fn a_blank_admin_token_counts_as_none() {
+        let settings = Settings { admin_token: Some(AdminToken::new("  ")), ..Settings::default() };
+        assert!(Config::validate(settings).unwrap().admin_token().is_none());
+    }
+
+    #[test]
+    fn heartbeat_settings_that_make_live_workers_look_dead_are_refused() {
+        for (interval, timeout) in [(0, 2), (5, 2), (2, 3)] {
+            let settings = Settings {
+                heartbeat_interval: Duration::from_secs(interval),
+                heartbeat_timeout: Duration::from_secs(timeout),
+                ..Settings::default()
+            };
+            let err = format!("{:#}", Config::validate(settings).unwrap_err());
+            assert!(err.contains("HOOKD_HEARTBEAT_INTERVAL"), "{err}");
+        }
+        let pool = Settings { db_pool_size: 1, ..Settings::default() };
+        assert!(format!("{:#}", Config::validate(pool).unwrap_err()).contains("db_pool_size"));
     }
 
     #[test]

@@ -45,5 +45,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Webhook(cmd) => commands::webhook::run(&config, cmd).await,
         Command::Replay(args) => commands::replay::run(&config, args).await,
         Command::Tail(args) => commands::tail::run(&config, args).await,
+        Command::Bench(args) => commands::bench::run(&config, args).await,
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use hookd_store::attempt::AttemptRecord;
-use hookd_store::delivery::{Finish, NextState};
+use hookd_store::delivery::{Finish, NextState, WebhookSlots};
 use hookd_testkit::worker::{spawn, test_config, test_sender_with};
 use hookd_testkit::{wait_until, Receiver, Reply, TestDb};
 use serde_json::json;
@@ -43,10 +43,10 @@ async fn a_finish_with_an_expired_lease_is_fenced_off() {
     store.outbox_publish("payment_received", &json!({"n": 1})).await.unwrap();
     store.outbox_fan_out_batch(10).await.unwrap();
 
-    let first = store.delivery_claim_batch("old", 10, Duration::ZERO, &[]).await.unwrap().remove(0);
+    let first = store.delivery_claim_batch("old", 10, Duration::ZERO, &WebhookSlots::UNLIMITED).await.unwrap().remove(0);
     let rescued = store.delivery_rescue_expired(Duration::from_secs(60), 8).await.unwrap();
     assert_eq!(rescued.requeued, 1, "the expired lease is taken back");
-    let second = store.delivery_claim_batch("new", 10, Duration::from_secs(60), &[]).await.unwrap().remove(0);
+    let second = store.delivery_claim_batch("new", 10, Duration::from_secs(60), &WebhookSlots::UNLIMITED).await.unwrap().remove(0);
     assert_ne!(first.lease_token, second.lease_token);
 
     let late = Finish { delivery_id: first.id, lease_token: first.lease_token, next: NextState::Failed, attempt: attempt_for(&first, 500) };
@@ -72,12 +72,12 @@ async fn a_delivery_that_keeps_losing_its_worker_ends_failed() {
 
     let max_attempts = 3;
     for claim in 1..=max_attempts {
-        let claimed = store.delivery_claim_batch("doomed", 10, Duration::ZERO, &[]).await.unwrap();
+        let claimed = store.delivery_claim_batch("doomed", 10, Duration::ZERO, &WebhookSlots::UNLIMITED).await.unwrap();
         assert_eq!(claimed.len(), 1, "claim {claim} finds the delivery");
         store.delivery_rescue_expired(Duration::from_secs(60), max_attempts).await.unwrap();
     }
     assert_eq!(deliveries_in(store, &webhook, "failed").await, 1);
-    assert!(store.delivery_claim_batch("doomed", 10, Duration::ZERO, &[]).await.unwrap().is_empty());
+    assert!(store.delivery_claim_batch("doomed", 10, Duration::ZERO, &WebhookSlots::UNLIMITED).await.unwrap().is_empty());
     let last_error: Option<String> = sqlx::query_scalar("SELECT last_error FROM hookd.deliveries").fetch_one(store.pool()).await.unwrap();
     assert_eq!(last_error.as_deref(), Some("lease_expired"));
 }

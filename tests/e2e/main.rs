@@ -2,6 +2,9 @@
 //! receivers on 127.0.0.1 port 0, the real worker pool in-process or as `hookd` processes.
 //! Nothing is mocked; nothing sleeps to synchronise: tests wait on conditions with deadlines.
 
+mod adversarial;
+mod api;
+mod browser;
 mod cli;
 mod common;
 mod delivery;

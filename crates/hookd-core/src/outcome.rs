@@ -17,6 +17,9 @@ pub enum ErrorClass {
     Redirect,
     RefusedTarget,
     Request,
+    /// The worker shut down with the request still in flight after its grace period: the
+    /// receiver may or may not have processed it, so it is retried.
+    Shutdown,
 }
 
 impl ErrorClass {
@@ -29,6 +32,7 @@ impl ErrorClass {
             Self::Redirect => "redirect",
             Self::RefusedTarget => "refused_target",
             Self::Request => "request",
+            Self::Shutdown => "shutdown",
         }
     }
 }

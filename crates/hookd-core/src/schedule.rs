@@ -14,6 +14,9 @@ pub const DEFAULT_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
 /// Each delay is moved by up to this fraction, up or down.
 pub const JITTER: f64 = 0.2;
 
+/// The longest delay accepted: a retry further away than this is a typo, not a policy.
+pub const MAX_DELAY: Duration = Duration::from_secs(30 * 24 * 3600);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrySchedule {
     delays: Vec<Duration>,
@@ -34,8 +37,12 @@ impl RetrySchedule {
             .map(str::trim)
             .filter(|item| !item.is_empty())
             .map(|item| {
-                humantime::parse_duration(item)
-                    .map_err(|e| ScheduleError { item: item.to_owned(), reason: e.to_string() })
+                let delay = humantime::parse_duration(item)
+                    .map_err(|e| ScheduleError { item: item.to_owned(), reason: e.to_string() })?;
+                if delay > MAX_DELAY {
+                    return Err(ScheduleError { item: item.to_owned(), reason: "longer than 30 days".into() });
+                }
+                Ok(delay)
             })
             .collect::<Result<_, _>>()?;
         Ok(Self { delays })
@@ -138,6 +145,12 @@ mod tests {
     fn bad_items_are_named() {
         let err = RetrySchedule::parse("5s,five minutes").unwrap_err();
         assert_eq!(err.item, "five minutes");
+    }
+
+    #[test]
+    fn absurd_delays_are_refused() {
+        assert_eq!(RetrySchedule::parse("5s,1000000y").unwrap_err().item, "1000000y");
+        assert!(RetrySchedule::parse("30days").is_ok());
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub enum UrlError {
     Scheme(String),
     #[error("url has no host")]
     NoHost,
-    #[error("url must not contain credentials (user:password@); use a custom header for receiver auth")]
+    #[error("url must not contain credentials (user:password@): they would be stored and logged as part of the url; authenticate receivers by the webhook signature")]
     Credentials,
 }
 

@@ -123,6 +123,9 @@ impl Sender {
     fn prepare(&self, req: &Request<'_>, timestamp: i64) -> Result<reqwest::RequestBuilder, Response> {
         let url = parse_webhook_url(req.url).map_err(|e| failure(ErrorClass::Request, e.to_string()))?;
         self.config.policy.vet_url_literal(&url).map_err(|e| failure(ErrorClass::RefusedTarget, e.to_string()))?;
+        if req.secrets.is_empty() {
+            return Err(failure(ErrorClass::Request, "no valid signing secret: the stored secret is malformed".into()));
+        }
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));

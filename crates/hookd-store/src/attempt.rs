@@ -48,6 +48,29 @@ pub struct AttemptLogRow {
     pub response_excerpt: Option<String>,
 }
 
+/// A row of the delivery log as the admin API pages through it: the attempt, and the state its
+/// delivery is in now (null for a test send, whose attempt has no delivery).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AttemptEntry {
+    pub attempt_id: i64,
+    pub delivery_id: Option<i64>,
+    pub delivery_state: Option<String>,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub webhook_id: Option<Uuid>,
+    pub webhook_name: Option<String>,
+    pub url: String,
+    pub attempt: i32,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i32,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub error_detail: Option<String>,
+    pub test: bool,
+    pub succeeded: bool,
+    pub response_excerpt: Option<String>,
+}
+
 /// Filters for following the log.
 #[derive(Debug, Clone, Default)]
 pub struct AttemptFilter {
@@ -101,9 +124,46 @@ impl Store {
         .await?)
     }
 
-    /// The highest attempt id so far (0 when there is none): where a live tail starts.
-    pub async fn attempt_last_id(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM hookd.attempts").fetch_one(self.pool()).await?)
+    /// One page of the attempts of a webhook and/or an event, newest first, and how many there
+    /// are in all.
+    pub async fn attempt_page(
+        &self,
+        webhook_id: Option<Uuid>,
+        event_id: Option<Uuid>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<AttemptEntry>, i64)> {
+        const WHERE: &str = "WHERE ($1::uuid IS NULL OR a.webhook_id = $1) AND ($2::uuid IS NULL OR a.event_id = $2)";
+        let rows = sqlx::query_as(&format!(
+            "SELECT a.attempt_id, a.delivery_id, d.state AS delivery_state, a.event_id, a.event_type, a.webhook_id,
+                    a.webhook_name, a.url, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error,
+                    a.error_detail, a.test, a.succeeded, a.response_excerpt
+             FROM hookd.attempt_log a LEFT JOIN hookd.deliveries d ON d.id = a.delivery_id
+             {WHERE}
+             ORDER BY a.started_at DESC, a.attempt_id DESC
+             LIMIT $3 OFFSET $4"
+        ))
+        .bind(webhook_id)
+        .bind(event_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.pool())
+        .await?;
+        let total = sqlx::query_scalar(&format!("SELECT count(*) FROM hookd.attempts a {WHERE}"))
+            .bind(webhook_id)
+            .bind(event_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok((rows, total))
+    }
+
+    /// The highest id among attempts recorded before `before`: a floor under which no row can
+    /// still be waiting to commit, when `before` lies a little in the past.
+    pub async fn attempt_last_id_recorded_before(&self, before: DateTime<Utc>) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM hookd.attempts WHERE recorded_at < $1")
+            .bind(before)
+            .fetch_one(self.pool())
+            .await?)
     }
 }
 

@@ -11,7 +11,8 @@ use crate::attempt::{attempt_insert_many, AttemptRecord};
 use crate::{Result, Store};
 
 /// A delivery a worker now holds: everything needed to send it, with the lease that fences it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// `Debug` leaves the secrets out.
+#[derive(Clone, sqlx::FromRow)]
 pub struct ClaimedDelivery {
     pub id: i64,
     pub lease_token: i64,
@@ -27,6 +28,34 @@ pub struct ClaimedDelivery {
     pub webhook_id: Uuid,
     pub url: String,
     pub secret: String,
+    /// The secret a rotation replaced, while its grace period lasts: it signs beside `secret`.
+    pub previous_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ClaimedDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimedDelivery")
+            .field("id", &self.id)
+            .field("lease_token", &self.lease_token)
+            .field("attempt", &self.attempt)
+            .field("event_id", &self.event_id)
+            .field("event_type", &self.event_type)
+            .field("webhook_id", &self.webhook_id)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many of one webhook's deliveries a claim may take: `per_webhook`, less what is already in
+/// flight for the webhooks listed.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookSlots<'a> {
+    pub per_webhook: i64,
+    pub in_flight: &'a [(Uuid, i64)],
+}
+
+impl WebhookSlots<'_> {
+    pub const UNLIMITED: WebhookSlots<'static> = WebhookSlots { per_webhook: i64::MAX, in_flight: &[] };
 }
 
 /// Where a delivery goes after an attempt.
@@ -55,52 +84,80 @@ pub struct Rescued {
 
 impl Store {
     /// Leases up to `limit` due deliveries for `worker`, skipping rows other workers hold and
-    /// webhooks this worker has no free slot for. Commits at once: no transaction stays open
-    /// while the HTTP calls run.
+    /// never taking more of one webhook's deliveries than this worker has free slots for it.
+    /// Commits at once: no transaction stays open while the HTTP calls run.
     pub async fn delivery_claim_batch(
         &self,
         worker: &str,
         limit: i64,
         lease: Duration,
-        skip_webhooks: &[Uuid],
+        slots: &WebhookSlots<'_>,
     ) -> Result<Vec<ClaimedDelivery>> {
+        let (busy, in_flight): (Vec<Uuid>, Vec<i64>) = slots.in_flight.iter().copied().unzip();
+        let saturated: Vec<Uuid> =
+            slots.in_flight.iter().filter(|(_, n)| *n >= slots.per_webhook).map(|(id, _)| *id).collect();
         Ok(sqlx::query_as(
-            // MATERIALIZED keeps the planner from re-running the LIMIT subquery per joined row,
+            // `candidates` reads the head of the queue without locking, leaving out webhooks with
+            // no free slot (a backlog for one slow receiver cannot hide everyone else's work);
+            // `allowed` ranks it per webhook so a batch never holds more of one webhook than its
+            // free slots; `due` then locks what is still pending.
+            // MATERIALIZED keeps the planner from re-running a LIMIT subquery per joined row,
             // which could lock and update more than `limit` rows.
-            "WITH due AS MATERIALIZED (
-                 SELECT id, event_id, webhook_id FROM hookd.deliveries
-                 WHERE state = 'pending' AND next_attempt_at <= now() AND webhook_id <> ALL ($4::uuid[])
+            "WITH candidates AS MATERIALIZED (
+                 SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
+                 WHERE state = 'pending' AND next_attempt_at <= now() AND webhook_id <> ALL ($7::uuid[])
                  ORDER BY next_attempt_at, id
+                 LIMIT greatest($2 * 4, 1000)
+             ), allowed AS MATERIALIZED (
+                 SELECT ranked.id FROM (
+                     SELECT c.id, c.webhook_id, c.next_attempt_at,
+                            row_number() OVER (PARTITION BY c.webhook_id ORDER BY c.next_attempt_at, c.id) AS rank
+                     FROM candidates c
+                 ) ranked
+                 LEFT JOIN unnest($4::uuid[], $5::bigint[]) AS busy(webhook_id, in_flight)
+                        ON busy.webhook_id = ranked.webhook_id
+                 WHERE ranked.rank <= $6 - coalesce(busy.in_flight, 0)
+                 ORDER BY ranked.next_attempt_at, ranked.id
                  LIMIT $2
+             ), due AS MATERIALIZED (
+                 SELECT d.id, d.event_id, d.webhook_id FROM hookd.deliveries d
+                 WHERE d.id IN (SELECT id FROM allowed) AND d.state = 'pending'
                  FOR NO KEY UPDATE SKIP LOCKED
              ), claimed AS (
                  -- A delivery whose webhook was disabled or deleted after it was queued is
                  -- cancelled here rather than sent or left pending forever.
                  UPDATE hookd.deliveries d
-                 SET state = CASE WHEN w.active THEN 'running' ELSE 'cancelled' END,
-                     attempts = d.attempts + CASE WHEN w.active THEN 1 ELSE 0 END,
-                     lease_token = CASE WHEN w.active THEN nextval('hookd.lease_token_seq') END,
-                     locked_by = CASE WHEN w.active THEN $1 END,
-                     lease_expires_at = CASE WHEN w.active THEN now() + make_interval(secs => $3) END,
-                     last_error = CASE WHEN w.active THEN d.last_error ELSE 'webhook disabled or deleted' END,
-                     finished_at = CASE WHEN w.active THEN NULL ELSE now() END,
+                 SET state = CASE WHEN sendable THEN 'running' ELSE 'cancelled' END,
+                     attempts = d.attempts + CASE WHEN sendable THEN 1 ELSE 0 END,
+                     lease_token = CASE WHEN sendable THEN nextval('hookd.lease_token_seq') END,
+                     locked_by = CASE WHEN sendable THEN $1 END,
+                     lease_expires_at = CASE WHEN sendable THEN now() + make_interval(secs => $3) END,
+                     last_error = CASE WHEN sendable THEN d.last_error
+                                       WHEN o.event_id IS NULL THEN 'event purged from the outbox'
+                                       ELSE 'webhook disabled or deleted' END,
+                     finished_at = CASE WHEN sendable THEN NULL ELSE now() END,
                      updated_at = now()
                  FROM due
-                 JOIN hookd.outbox o ON o.event_id = due.event_id
+                 LEFT JOIN hookd.outbox o ON o.event_id = due.event_id
                  LEFT JOIN hookd.webhooks w ON w.id = due.webhook_id
+                 CROSS JOIN LATERAL (SELECT coalesce(w.active, false) AND o.event_id IS NOT NULL AS sendable) s
                  WHERE d.id = due.id
                  RETURNING d.id, d.state, d.lease_token, d.attempts AS attempt, d.attempts - d.attempt_base AS schedule_attempt,
                            d.event_id, o.event_type, o.payload::text AS payload, o.occurred_at,
-                           d.webhook_id, w.url, w.secret
+                           d.webhook_id, w.url, w.secret,
+                           CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END AS previous_secret
              )
              SELECT id, lease_token, attempt, schedule_attempt, event_id, event_type, payload, occurred_at,
-                    webhook_id, url, secret
+                    webhook_id, url, secret, previous_secret
              FROM claimed WHERE state = 'running'",
         )
         .bind(worker)
         .bind(limit)
         .bind(lease.as_secs_f64())
-        .bind(skip_webhooks)
+        .bind(&busy)
+        .bind(&in_flight)
+        .bind(slots.per_webhook)
+        .bind(saturated)
         .fetch_all(self.pool())
         .await?)
     }
@@ -172,15 +229,29 @@ impl Store {
                  FROM input i
                  WHERE d.id = i.id AND d.lease_token = i.token AND d.state = 'running'
                  RETURNING d.id, d.webhook_id, i.state
+             ), totals AS (
+                 SELECT webhook_id,
+                        count(*) FILTER (WHERE state = 'succeeded') AS delivered,
+                        bool_or(state <> 'succeeded') AS failed
+                 FROM finished GROUP BY webhook_id
+             ), lockable AS (
+                 -- An admin's open transaction on a webhook must not stall every other result:
+                 -- counters for a webhook whose row is locked are deferred, not waited for.
+                 SELECT w.id FROM hookd.webhooks w
+                 WHERE w.id IN (SELECT webhook_id FROM totals)
+                 FOR NO KEY UPDATE SKIP LOCKED
              ), counted AS (
                  UPDATE hookd.webhooks w
-                 SET event_count = w.event_count + c.delivered,
-                     last_failed_at = CASE WHEN c.failed > 0 THEN now() ELSE w.last_failed_at END
-                 FROM (SELECT webhook_id,
-                              count(*) FILTER (WHERE state = 'succeeded') AS delivered,
-                              count(*) FILTER (WHERE state <> 'succeeded') AS failed
-                       FROM finished GROUP BY webhook_id) c
-                 WHERE w.id = c.webhook_id
+                 SET event_count = w.event_count + t.delivered,
+                     last_failed_at = CASE WHEN t.failed THEN now() ELSE w.last_failed_at END
+                 FROM totals t
+                 WHERE w.id = t.webhook_id AND w.id IN (SELECT id FROM lockable)
+             ), deferred AS (
+                 INSERT INTO hookd.webhook_counts_deferred (webhook_id, delivered, failed_at)
+                 SELECT t.webhook_id, t.delivered, CASE WHEN t.failed THEN now() END
+                 FROM totals t
+                 WHERE t.webhook_id NOT IN (SELECT id FROM lockable)
+                   AND EXISTS (SELECT 1 FROM hookd.webhooks w WHERE w.id = t.webhook_id)
              )
              SELECT id FROM finished",
         )
@@ -226,6 +297,32 @@ impl Store {
         .await?;
         let failed = rows.iter().filter(|(s,)| s == "failed").count() as i64;
         Ok(Rescued { requeued: rows.len() as i64 - failed, failed })
+    }
+
+    /// Applies counter updates that were deferred because their webhook row was locked. Returns
+    /// how many deferred rows were folded in.
+    pub async fn webhook_counts_fold(&self) -> Result<u64> {
+        Ok(sqlx::query(
+            "WITH lockable AS (
+                 SELECT w.id FROM hookd.webhooks w
+                 WHERE w.id IN (SELECT webhook_id FROM hookd.webhook_counts_deferred)
+                 FOR NO KEY UPDATE SKIP LOCKED
+             ), moved AS (
+                 DELETE FROM hookd.webhook_counts_deferred d
+                 WHERE d.webhook_id IN (SELECT id FROM lockable)
+                 RETURNING d.webhook_id, d.delivered, d.failed_at
+             ), sums AS (
+                 SELECT webhook_id, sum(delivered) AS delivered, max(failed_at) AS failed_at
+                 FROM moved GROUP BY webhook_id
+             )
+             UPDATE hookd.webhooks w
+             SET event_count = w.event_count + sums.delivered,
+                 last_failed_at = greatest(w.last_failed_at, sums.failed_at)
+             FROM sums WHERE w.id = sums.webhook_id",
+        )
+        .execute(self.pool())
+        .await?
+        .rows_affected())
     }
 
     /// Puts failed deliveries back in the queue with a fresh retry schedule. Returns how many.

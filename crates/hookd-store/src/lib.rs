@@ -8,11 +8,13 @@
 //! - [`delivery`]: claim, release, finish (fenced), rescue and replay of deliveries.
 //! - [`attempt`]: the append-only audit of every HTTP attempt.
 //! - [`worker`]: live `hookd serve` processes and their heartbeats.
+//! - [`stats`]: figures about the database itself, for the benchmark.
 
 pub mod attempt;
 pub mod delivery;
 pub mod event_type;
 pub mod outbox;
+pub mod stats;
 pub mod webhook;
 pub mod worker;
 
@@ -33,10 +35,12 @@ pub const DELIVERIES_CHANNEL: &str = "hookd_deliveries";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot reach PostgreSQL at {target}: {source}\n  start one with: docker compose up -d postgres\n  or on Debian: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n  and point DATABASE_URL at it (default {DEFAULT_DATABASE_URL})")]
-    Unreachable { target: String, source: sqlx::Error },
-    #[error("database migration failed: {0}")]
+    #[error("cannot reach PostgreSQL at {target}: {cause}\n  start one with: docker compose up -d postgres\n  or on Debian: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n  and point DATABASE_URL at it (default {DEFAULT_DATABASE_URL})")]
+    Unreachable { target: String, cause: sqlx::Error },
+    #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("this database was migrated by a newer hookd (it has migration {0}, which this build does not know): run that version, or point DATABASE_URL elsewhere")]
+    NewerSchema(i64),
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
     #[error("{0} not found")]
@@ -75,13 +79,36 @@ impl Store {
         &self.pool
     }
 
-    /// Applies the migrations in `migrations/` (embedded at build time) and writes the settings the
-    /// database enforces for producers.
-    pub async fn migrate(&self, max_payload_bytes: u64) -> Result<()> {
-        sqlx::migrate!("../../migrations").run(&self.pool).await?;
-        sqlx::query("UPDATE hookd.settings SET value = $1 WHERE name = 'max_payload_bytes'")
-            .bind(max_payload_bytes.to_string())
-            .execute(&self.pool)
+    /// Applies the migrations in `migrations/` (embedded at build time).
+    pub async fn migrate(&self) -> Result<()> {
+        match sqlx::migrate!("../../migrations").run(&self.pool).await {
+            Err(sqlx::migrate::MigrateError::VersionMissing(version)) => Err(StoreError::NewerSchema(version)),
+            other => Ok(other?),
+        }
+    }
+
+    /// Writes the settings the database enforces for producers. Only `migrate` and `serve` call
+    /// this: a read-only command run from another shell must not change the producers' limits.
+    pub async fn settings_apply(&self, max_payload_bytes: u64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO hookd.settings (name, value) VALUES ('max_payload_bytes', $1)
+             ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+        )
+        .bind(max_payload_bytes.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Drops the database `database_url` names, with any connections still open to it.
+    pub async fn drop_database(database_url: &str) -> Result<()> {
+        let options = PgConnectOptions::from_str(database_url)?;
+        let Some(name) = options.get_database().map(str::to_owned) else { return Ok(()) };
+        let mut conn = PgConnection::connect_with(&options.clone().database("postgres"))
+            .await
+            .map_err(|e| unreachable_error(&options, e))?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", name.replace('"', "\"\"")))
+            .execute(&mut conn)
             .await?;
         Ok(())
     }
@@ -104,7 +131,7 @@ fn unreachable_error(options: &PgConnectOptions, source: sqlx::Error) -> StoreEr
     match source {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => StoreError::Unreachable {
             target: format!("{}:{}", options.get_host(), options.get_port()),
-            source,
+            cause: source,
         },
         other => StoreError::Db(other),
     }

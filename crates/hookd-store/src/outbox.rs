@@ -5,6 +5,13 @@ use uuid::Uuid;
 
 use crate::{Result, Store, DELIVERIES_CHANNEL};
 
+/// An event as the outbox recorded it.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct Published {
+    pub event_id: Uuid,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// What one fan-out batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FanOut {
@@ -24,11 +31,11 @@ impl Store {
     }
 
     /// Publishes many events in one INSERT, in one transaction, as a batching producer would.
-    pub async fn outbox_publish_many(&self, events: &[(String, serde_json::Value)]) -> Result<Vec<Uuid>> {
+    pub async fn outbox_publish_many(&self, events: &[(String, serde_json::Value)]) -> Result<Vec<Published>> {
         let (types, payloads): (Vec<&str>, Vec<&serde_json::Value>) = events.iter().map(|(t, p)| (t.as_str(), p)).unzip();
-        Ok(sqlx::query_scalar(
+        Ok(sqlx::query_as(
             "INSERT INTO hookd.outbox (event_type, payload)
-             SELECT * FROM unnest($1::text[], $2::jsonb[]) RETURNING event_id",
+             SELECT * FROM unnest($1::text[], $2::jsonb[]) RETURNING event_id, created_at",
         )
         .bind(types)
         .bind(payloads)
@@ -42,7 +49,7 @@ impl Store {
     pub async fn outbox_fan_out_batch(&self, limit: i64) -> Result<FanOut> {
         let (events, deliveries): (i64, i64) = sqlx::query_as(
             "WITH batch AS (
-                 SELECT id, event_id, event_type FROM hookd.outbox
+                 SELECT id, event_id, event_type, created_at FROM hookd.outbox
                  WHERE fanned_out_at IS NULL
                  ORDER BY id
                  LIMIT $1
@@ -51,7 +58,10 @@ impl Store {
                  INSERT INTO hookd.deliveries (event_id, webhook_id)
                  SELECT b.event_id, w.id
                  FROM batch b
-                 JOIN hookd.webhooks w ON w.active AND (b.event_type = ANY (w.events) OR '*' = ANY (w.events))
+                 -- A webhook receives the events published after it was added, not a backlog
+                 -- that happened to wait in the outbox while hookd was down.
+                 JOIN hookd.webhooks w ON w.active AND w.created_at <= b.created_at
+                                      AND (b.event_type = ANY (w.events) OR '*' = ANY (w.events))
                  ON CONFLICT ON CONSTRAINT delivery_once_per_webhook DO NOTHING
                  RETURNING event_id
              ), per_event AS (
@@ -73,6 +83,14 @@ impl Store {
             sqlx::query("SELECT pg_notify($1, '')").bind(DELIVERIES_CHANNEL).execute(self.pool()).await?;
         }
         Ok(FanOut { events, deliveries })
+    }
+
+    /// Whether an event with this id was ever published.
+    pub async fn outbox_event_exists(&self, event_id: Uuid) -> Result<bool> {
+        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM hookd.outbox WHERE event_id = $1)")
+            .bind(event_id)
+            .fetch_one(self.pool())
+            .await?)
     }
 
     /// Rows committed but not yet fanned out.

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::{field_error, Result, Store, StoreError};
 
-const COLUMNS: &str = "id, name, url, events, active, integration, secret, event_count, last_failed_at, \
-                       disabled_reason, disabled_at, created_at, updated_at";
+const COLUMNS: &str = "id, name, url, events, active, integration, secret, previous_secret, previous_secret_expires_at, \
+                       event_count, last_failed_at, disabled_reason, disabled_at, created_at, updated_at";
 
 #[derive(Clone, Serialize, sqlx::FromRow)]
 pub struct Webhook {
@@ -21,6 +21,11 @@ pub struct Webhook {
     /// Never serialised: shown only on creation and by an explicit reveal.
     #[serde(skip)]
     pub secret: String,
+    /// The secret a rotation replaced; it keeps signing beside `secret` until it expires.
+    #[serde(skip)]
+    pub previous_secret: Option<String>,
+    #[serde(skip)]
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub event_count: i64,
     pub last_failed_at: Option<DateTime<Utc>>,
     pub disabled_reason: Option<String>,
@@ -32,6 +37,26 @@ pub struct Webhook {
 impl std::fmt::Debug for Webhook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Webhook").field("id", &self.id).field("name", &self.name).field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl Webhook {
+    /// The secrets a request sent `now` is signed with: the current one, then the previous one
+    /// while its grace period lasts.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&str> {
+        let mut secrets = vec![self.secret.as_str()];
+        if let Some(previous) = self.live_previous_secret(now) {
+            secrets.push(previous);
+        }
+        secrets
+    }
+
+    /// The previous secret, if it still signs at `now`.
+    pub fn live_previous_secret(&self, now: DateTime<Utc>) -> Option<&str> {
+        match (&self.previous_secret, self.previous_secret_expires_at) {
+            (Some(previous), Some(expires)) if expires > now => Some(previous),
+            _ => None,
+        }
     }
 }
 
@@ -75,7 +100,8 @@ impl Store {
 
     /// Webhooks matching `filter`, oldest first, and how many match in all.
     pub async fn webhook_list(&self, filter: &WebhookFilter) -> Result<(Vec<Webhook>, i64)> {
-        const WHERE: &str = "WHERE ($1::text IS NULL OR name ILIKE '%' || $1 || '%' OR url ILIKE '%' || $1 || '%')
+        // strpos, not ILIKE: the text is literal, so `_` and `%` (common in names) match themselves.
+        const WHERE: &str = "WHERE ($1::text IS NULL OR strpos(lower(name), lower($1)) > 0 OR strpos(lower(url), lower($1)) > 0)
               AND ($2::text IS NULL OR $2 = ANY (events) OR '*' = ANY (events))
               AND ($3::boolean IS NULL OR active = $3)";
         let rows = sqlx::query_as(&format!(
@@ -97,20 +123,23 @@ impl Store {
         Ok((rows, total))
     }
 
-    /// Changes the given fields; a new URL applies from the next attempt on.
-    pub async fn webhook_update(&self, id: Uuid, fields: &WebhookFields) -> Result<Webhook> {
+    /// Changes the given fields (and the integration, when given); a new URL applies from the
+    /// next attempt on.
+    pub async fn webhook_update(&self, id: Uuid, fields: &WebhookFields, integration: Option<&str>) -> Result<Webhook> {
         if let Some(events) = &fields.events {
             self.check_events_exist(events).await?;
         }
         sqlx::query_as(&format!(
             "UPDATE hookd.webhooks
-             SET name = coalesce($2, name), url = coalesce($3, url), events = coalesce($4, events), updated_at = now()
+             SET name = coalesce($2, name), url = coalesce($3, url), events = coalesce($4, events),
+                 integration = coalesce($5, integration), updated_at = now()
              WHERE id = $1 RETURNING {COLUMNS}"
         ))
         .bind(id)
         .bind(&fields.name)
         .bind(fields.url.as_ref().map(|u| u.as_str()))
         .bind(&fields.events)
+        .bind(integration)
         .fetch_optional(self.pool())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))
@@ -151,6 +180,65 @@ impl Store {
         cancel_pending(&mut tx, id, "webhook deleted").await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Enables or disables many webhooks at once, as [`Store::webhook_set_active`] does one.
+    /// Returns how many exist among `ids`.
+    pub async fn webhook_set_active_many(&self, ids: &[Uuid], active: bool, reason: Option<&str>) -> Result<u64> {
+        let mut tx = self.pool().begin().await?;
+        let changed: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE hookd.webhooks
+             SET active = $2,
+                 disabled_reason = CASE WHEN $2 THEN NULL ELSE $3 END,
+                 disabled_at = CASE WHEN $2 THEN NULL ELSE coalesce(disabled_at, now()) END,
+                 updated_at = now()
+             WHERE id = ANY ($1) RETURNING id",
+        )
+        .bind(ids)
+        .bind(active)
+        .bind(reason)
+        .fetch_all(&mut *tx)
+        .await?;
+        if !active {
+            for id in &changed {
+                cancel_pending(&mut tx, *id, "webhook disabled").await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(changed.len() as u64)
+    }
+
+    /// Deletes many webhooks at once, as [`Store::webhook_delete`] does one. Returns how many
+    /// existed among `ids`.
+    pub async fn webhook_delete_many(&self, ids: &[Uuid]) -> Result<u64> {
+        let mut tx = self.pool().begin().await?;
+        let deleted: Vec<Uuid> = sqlx::query_scalar("DELETE FROM hookd.webhooks WHERE id = ANY ($1) RETURNING id")
+            .bind(ids)
+            .fetch_all(&mut *tx)
+            .await?;
+        for id in &deleted {
+            cancel_pending(&mut tx, *id, "webhook deleted").await?;
+        }
+        tx.commit().await?;
+        Ok(deleted.len() as u64)
+    }
+
+    /// Replaces the signing secret with `new_secret`. The old one keeps signing beside it for
+    /// `grace` (two signatures per request), then is dropped; a second rotation within the grace
+    /// period drops the oldest at once.
+    pub async fn webhook_rotate_secret(&self, id: Uuid, new_secret: &str, grace: std::time::Duration) -> Result<Webhook> {
+        sqlx::query_as(&format!(
+            "UPDATE hookd.webhooks
+             SET previous_secret = secret, previous_secret_expires_at = now() + make_interval(secs => $3),
+                 secret = $2, updated_at = now()
+             WHERE id = $1 RETURNING {COLUMNS}"
+        ))
+        .bind(id)
+        .bind(new_secret)
+        .bind(grace.as_secs_f64())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))
     }
 
     async fn check_events_exist(&self, events: &[String]) -> Result<()> {

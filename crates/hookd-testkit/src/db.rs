@@ -23,7 +23,8 @@ impl TestDb {
         let name = format!("hookd_test_{}", uuid::Uuid::new_v4().simple());
         let url = format!("{}/{name}", server_url());
         let store = Store::connect(&url, 8).await.expect("test database server reachable");
-        store.migrate(max_payload_bytes).await.expect("migrations apply");
+        store.migrate().await.expect("migrations apply");
+        store.settings_apply(max_payload_bytes).await.expect("settings written");
         Self { name, url, store }
     }
 }

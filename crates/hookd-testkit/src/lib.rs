@@ -6,8 +6,10 @@
 //! - [`receiver`]: [`receiver::Receiver`], an HTTP server that records every request and answers
 //!   as its script says (status, headers, body, delay, trickle, endless).
 //! - [`worker`]: an in-process worker pool with test-friendly timings.
+//! - [`api`]: the admin API and page, in-process on a loopback port of its own.
 //! - [`wait`]: waiting on a condition with a deadline, never a bare sleep.
 
+pub mod api;
 pub mod db;
 pub mod receiver;
 pub mod wait;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hookd_store::delivery::WebhookSlots;
 use hookd_store::Store;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -48,9 +49,10 @@ impl Claimer {
                 tokio::time::sleep_until(last_claim + self.config.fetch_cooldown).await;
             }
             let slots = self.dispatcher.more_slots(first, self.config.claim_batch);
-            let skip = self.dispatcher.saturated_webhooks();
+            let in_flight = self.dispatcher.webhooks_in_flight();
+            let limits = WebhookSlots { per_webhook: self.config.per_webhook_concurrency as i64, in_flight: &in_flight };
             last_claim = Instant::now();
-            match self.store.delivery_claim_batch(&self.config.worker_id, slots.len() as i64, lease, &skip).await {
+            match self.store.delivery_claim_batch(&self.config.worker_id, slots.len() as i64, lease, &limits).await {
                 Ok(claimed) => {
                     backlog = claimed.len() == slots.len();
                     self.dispatcher.dispatch(claimed, slots).await;

@@ -6,10 +6,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
 use hookd_core::schedule::Decision;
 use hookd_core::signing::SigningSecret;
-use hookd_send::{Request, Sender};
+use hookd_core::outcome::ErrorClass;
+use hookd_send::{Request, Response, Sender};
 use hookd_store::delivery::{ClaimedDelivery, Finish, NextState};
 use hookd_store::Store;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -17,7 +20,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::recorder::{attempt_record, AttemptContext};
-use crate::WorkerConfig;
+use crate::{Wakers, WorkerConfig};
 
 pub struct Dispatcher {
     store: Store,
@@ -26,14 +29,23 @@ pub struct Dispatcher {
     finishes: mpsc::Sender<Finish>,
     slots: Arc<Semaphore>,
     webhook_slots: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
-    /// Requests in flight, with the leases to release if they must be abandoned at shutdown.
+    /// Requests in flight, and what each is sending, to record if it must be abandoned at shutdown.
     in_flight: JoinSet<()>,
-    leases: Arc<Mutex<HashMap<i64, i64>>>,
+    leases: Arc<Mutex<HashMap<i64, Sending>>>,
+    /// Wakes the claimer when a send finishes and frees a slot.
+    freed: Arc<Wakers>,
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, sender: Sender, config: Arc<WorkerConfig>, finishes: mpsc::Sender<Finish>) -> Self {
+    pub fn new(
+        store: Store,
+        sender: Sender,
+        config: Arc<WorkerConfig>,
+        finishes: mpsc::Sender<Finish>,
+        wakers: Arc<Wakers>,
+    ) -> Self {
         Self {
+            freed: wakers,
             slots: Arc::new(Semaphore::new(config.concurrency)),
             store,
             sender,
@@ -66,13 +78,14 @@ impl Dispatcher {
         slots
     }
 
-    /// Webhooks with no free slot here: the claimer leaves their deliveries for later or for
-    /// another worker. Idle webhooks' semaphores are forgotten on the way.
-    pub fn saturated_webhooks(&self) -> Vec<Uuid> {
+    /// Requests in flight per webhook, for the webhooks that have any: the claim takes no more
+    /// of a webhook's deliveries than its free slots. Idle webhooks' semaphores are forgotten on
+    /// the way.
+    pub fn webhooks_in_flight(&self) -> Vec<(Uuid, i64)> {
         let cap = self.config.per_webhook_concurrency;
         let mut map = self.webhook_slots.lock().expect("not poisoned");
         map.retain(|_, sem| sem.available_permits() < cap);
-        map.iter().filter(|(_, sem)| sem.available_permits() == 0).map(|(id, _)| *id).collect()
+        map.iter().map(|(id, sem)| (*id, (cap - sem.available_permits()) as i64)).collect()
     }
 
     fn webhook_slot(&self, webhook: Uuid) -> Option<OwnedSemaphorePermit> {
@@ -81,8 +94,9 @@ impl Dispatcher {
         map.entry(webhook).or_insert_with(|| Arc::new(Semaphore::new(cap))).clone().try_acquire_owned().ok()
     }
 
-    /// Starts a send for each claimed delivery, one slot each; deliveries whose webhook is at its
-    /// limit go straight back to the queue, unattempted.
+    /// Starts a send for each claimed delivery, one slot each. The claim already respected the
+    /// per-webhook limit; a delivery that still finds its webhook full (another claim raced it)
+    /// goes straight back to the queue, unattempted.
     pub async fn dispatch(&mut self, claimed: Vec<ClaimedDelivery>, slots: Vec<OwnedSemaphorePermit>) {
         let mut handed_back = Vec::new();
         for (delivery, slot) in claimed.into_iter().zip(slots) {
@@ -90,9 +104,10 @@ impl Dispatcher {
                 handed_back.push((delivery.id, delivery.lease_token));
                 continue;
             };
-            self.leases.lock().expect("not poisoned").insert(delivery.id, delivery.lease_token);
-            let (sender, finishes, leases, config) =
-                (self.sender.clone(), self.finishes.clone(), self.leases.clone(), self.config.clone());
+            let sending = Sending { delivery: delivery.clone(), started_at: Utc::now(), started: Instant::now() };
+            self.leases.lock().expect("not poisoned").insert(delivery.id, sending);
+            let (sender, finishes, leases, config, freed) =
+                (self.sender.clone(), self.finishes.clone(), self.leases.clone(), self.config.clone(), self.freed.clone());
             self.in_flight.spawn(async move {
                 let finish = deliver(&sender, &config, &delivery).await;
                 drop(webhook_slot);
@@ -101,6 +116,8 @@ impl Dispatcher {
                 finishes.send(finish).await.ok();
                 leases.lock().expect("not poisoned").remove(&delivery.id);
                 drop(slot);
+                // A free slot may be all the claimer was waiting for.
+                freed.claimer.notify_one();
             });
         }
         if !handed_back.is_empty() {
@@ -111,8 +128,9 @@ impl Dispatcher {
         while self.in_flight.try_join_next().is_some() {}
     }
 
-    /// Waits up to the grace period for requests in flight, then abandons the rest and releases
-    /// their leases so another worker can take them at once.
+    /// Waits up to the grace period for requests in flight, then abandons the rest. Each abandoned
+    /// request is recorded as an attempt (error `shutdown`: the receiver may have got it) and its
+    /// delivery is due again at once, so another worker takes it without waiting for the lease.
     pub async fn shutdown(mut self) {
         let drained = tokio::time::timeout(self.config.shutdown_grace, async {
             while self.in_flight.join_next().await.is_some() {}
@@ -120,18 +138,60 @@ impl Dispatcher {
         .await;
         if drained.is_err() {
             self.in_flight.shutdown().await;
-            let leases: Vec<(i64, i64)> = self.leases.lock().expect("not poisoned").drain().collect();
-            tracing::warn!(abandoned = leases.len(), "grace period over; releasing in-flight deliveries");
-            if let Err(e) = self.store.delivery_release_many(&leases).await {
-                tracing::warn!(error = %e, "could not release leases; they will expire");
+            let abandoned: Vec<Sending> = self.leases.lock().expect("not poisoned").drain().map(|(_, s)| s).collect();
+            tracing::warn!(abandoned = abandoned.len(), "grace period over; recording in-flight deliveries as abandoned");
+            for sending in abandoned {
+                let finish = abandoned_finish(&self.config, sending);
+                self.finishes.send(finish).await.ok();
             }
         }
     }
 }
 
+/// A request on its way, as the dispatcher remembers it.
+struct Sending {
+    delivery: ClaimedDelivery,
+    started_at: DateTime<Utc>,
+    started: Instant,
+}
+
+fn abandoned_finish(config: &WorkerConfig, sending: Sending) -> Finish {
+    let Sending { delivery, started_at, started } = sending;
+    let response = Response {
+        started_at,
+        duration: started.elapsed(),
+        status: None,
+        headers: Vec::new(),
+        body: Vec::new(),
+        body_truncated: false,
+        error: Some(ErrorClass::Shutdown),
+        error_detail: Some("request abandoned when the worker shut down after its grace period".into()),
+        retry_after: None,
+    };
+    let attempt = attempt_record(&response, attempt_context(config, &delivery));
+    Finish { delivery_id: delivery.id, lease_token: delivery.lease_token, next: NextState::RetryAt(Utc::now()), attempt }
+}
+
+fn attempt_context<'a>(config: &'a WorkerConfig, delivery: &'a ClaimedDelivery) -> AttemptContext<'a> {
+    AttemptContext {
+        delivery_id: Some(delivery.id),
+        event_id: delivery.event_id,
+        event_type: &delivery.event_type,
+        webhook_id: Some(delivery.webhook_id),
+        url: &delivery.url,
+        attempt: delivery.attempt,
+        worker: &config.worker_id,
+        test: false,
+    }
+}
+
 /// One attempt at one delivery: sign, send, and decide what comes next.
 async fn deliver(sender: &Sender, config: &WorkerConfig, delivery: &ClaimedDelivery) -> Finish {
-    let secrets: Vec<SigningSecret> = SigningSecret::parse(&delivery.secret).into_iter().collect();
+    // During a rotation's grace period the previous secret signs too: two `v1,` signatures.
+    let secrets: Vec<SigningSecret> = std::iter::once(&delivery.secret)
+        .chain(&delivery.previous_secret)
+        .filter_map(|s| SigningSecret::parse(s).ok())
+        .collect();
     let response = sender
         .send(Request {
             url: &delivery.url,
@@ -149,23 +209,11 @@ async fn deliver(sender: &Sender, config: &WorkerConfig, delivery: &ClaimedDeliv
         Decision::RetryIn(delay) => NextState::RetryAt(Utc::now() + to_chrono(delay)),
         Decision::Dead => NextState::Failed,
     };
-    let worker = config.worker_id.as_str();
-    let attempt = attempt_record(
-        &response,
-        AttemptContext {
-            delivery_id: Some(delivery.id),
-            event_id: delivery.event_id,
-            event_type: &delivery.event_type,
-            webhook_id: Some(delivery.webhook_id),
-            url: &delivery.url,
-            attempt: delivery.attempt,
-            worker,
-            test: false,
-        },
-    );
+    let attempt = attempt_record(&response, attempt_context(config, delivery));
     Finish { delivery_id: delivery.id, lease_token: delivery.lease_token, next, attempt }
 }
 
 fn to_chrono(delay: Duration) -> chrono::TimeDelta {
-    chrono::TimeDelta::from_std(delay).unwrap_or(chrono::TimeDelta::MAX)
+    // The schedule caps delays far below this; the bound keeps `now + delay` from overflowing.
+    chrono::TimeDelta::from_std(delay).unwrap_or(chrono::TimeDelta::days(3650)).min(chrono::TimeDelta::days(3650))
 }

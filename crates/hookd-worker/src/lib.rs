@@ -70,7 +70,7 @@ impl Default for WorkerConfig {
         Self {
             worker_id: format!("hookd-{}", uuid::Uuid::new_v4().simple()),
             concurrency: 128,
-            per_webhook_concurrency: 16,
+            per_webhook_concurrency: 64,
             fan_out_batch: 500,
             claim_batch: 500,
             poll_interval: Duration::from_secs(1),
@@ -110,16 +110,21 @@ pub async fn run(
     let recorder = tokio::spawn(recorder.run());
     let services = shutdown::Services::new(shutdown.clone());
     services.spawn("waker", waker::Waker::new(store.clone(), wakers.clone()).run(services.token()));
-    services.spawn("heartbeat", heartbeat::Heartbeat::new(store.clone(), config.clone()).run(services.token()));
     services.spawn("rescuer", rescuer::Rescuer::new(store.clone(), config.clone(), wakers.clone()).run(services.token()));
     services.spawn("fanout", fanout::Fanout::new(store.clone(), config.clone(), wakers.clone()).run(services.token()));
-    let dispatcher = dispatcher::Dispatcher::new(store.clone(), sender, config.clone(), finishes);
+    // The heartbeat outlives the shutdown signal: while in-flight requests finish, this worker is
+    // alive and its leases must not be taken back by another one.
+    let heartbeat_stop = CancellationToken::new();
+    let heartbeat = tokio::spawn(heartbeat::Heartbeat::new(store.clone(), config.clone()).run(heartbeat_stop.clone()));
+    let dispatcher = dispatcher::Dispatcher::new(store.clone(), sender, config.clone(), finishes, wakers.clone());
     let claimer = claimer::Claimer::new(store.clone(), config.clone(), wakers.clone(), dispatcher);
     claimer.run(shutdown.clone()).await;
 
     services.join().await;
     // The claimer dropped the last finish sender when it returned, so the recorder drains and ends.
     recorder.await.ok();
+    heartbeat_stop.cancel();
+    heartbeat.await.ok();
     store.worker_deregister(&config.worker_id).await.ok();
     tracing::info!(worker = %config.worker_id, "worker stopped");
     Ok(())

@@ -84,13 +84,14 @@ pub struct AttemptContext<'a> {
 
 /// The audit row for a response: the one conversion shared by deliveries and test sends.
 pub fn attempt_record(response: &Response, ctx: AttemptContext<'_>) -> AttemptRecord {
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     tracing::info!(
         event_id = %ctx.event_id,
         event_type = ctx.event_type,
-        webhook_id = ?ctx.webhook_id,
+        webhook_id = %or_dash(ctx.webhook_id.map(|w| w.to_string())),
         attempt = ctx.attempt,
-        status = ?response.status,
-        error = ?response.error.map(|e| e.as_str()),
+        status = %or_dash(response.status.map(|s| s.to_string())),
+        error = response.error.map(|e| e.as_str()).unwrap_or("-"),
         duration_ms = response.duration.as_millis() as u64,
         test = ctx.test,
         "attempt"

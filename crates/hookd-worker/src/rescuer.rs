@@ -1,5 +1,6 @@
 //! Rescuer: moves deliveries leased by a dead or stalled worker back to `pending` (or to `failed`
-//! once they have used every attempt), in batches. Runs in every process; SKIP LOCKED lets them
+//! once they have used every attempt), in batches, and folds in webhook counters that were
+//! deferred while an admin held the webhook's row. Runs in every process; SKIP LOCKED lets them
 //! share the work without a leader.
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ impl Rescuer {
             .store
             .delivery_rescue_expired(self.config.heartbeat_timeout, self.config.schedule.max_attempts() as i32)
             .await?;
+        self.store.webhook_counts_fold().await?;
         if rescued.requeued > 0 || rescued.failed > 0 {
             tracing::warn!(requeued = rescued.requeued, failed = rescued.failed, "rescued deliveries from expired leases");
             self.wakers.claimer.notify_one();

@@ -6,8 +6,9 @@
 //!    another worker takes them at once instead of after lease expiry.
 //! 3. When the claimer returns, its dispatcher (the last holder of the finish channel) is dropped;
 //!    the recorder writes what it still holds and ends.
-//! 4. The background services (waker, heartbeat, rescuer, fanout) stop on the same token and are
-//!    joined; then the worker row is removed.
+//! 4. The background services (waker, rescuer, fanout) stop on the same token and are joined.
+//! 5. Only then does the heartbeat stop and the worker row go: until every in-flight request is
+//!    finished, recorded or released, this worker is alive and its leases are its own.
 
 use std::future::Future;
 

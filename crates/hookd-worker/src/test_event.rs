@@ -1,6 +1,9 @@
-//! Send Test Event: the event type's sample payload, POSTed now to a webhook's URL through the
-//! same signing, sending and recording path as a real delivery, and recorded as a test attempt.
+//! Send Test Event: the event type's sample payload, POSTed now through the same signing, sending
+//! and recording path as a real delivery, and recorded as a test attempt. The target is a saved
+//! webhook (signed with its secrets) or a URL not saved yet (signed with a throwaway secret, and
+//! recorded with no webhook).
 
+use chrono::Utc;
 use hookd_core::event_type::WILDCARD;
 use hookd_core::signing::SigningSecret;
 use hookd_send::{Request, Response, Sender};
@@ -18,6 +21,35 @@ pub struct TestOutcome {
     pub response: Response,
 }
 
+/// Where a test event goes, and what signs it.
+#[derive(Debug)]
+pub struct TestTarget<'a> {
+    /// `None` for a URL that is not a saved webhook.
+    pub webhook_id: Option<Uuid>,
+    pub url: &'a str,
+    /// Current secret first; during a rotation's grace period the previous one too.
+    pub secrets: Vec<SigningSecret>,
+    /// The webhook's subscriptions: the default event type is the first of them.
+    pub events: &'a [String],
+}
+
+impl<'a> TestTarget<'a> {
+    /// A saved webhook, signed as a real delivery to it would be right now.
+    pub fn webhook(webhook: &'a Webhook) -> Self {
+        Self {
+            webhook_id: Some(webhook.id),
+            url: &webhook.url,
+            secrets: webhook.signing_secrets(Utc::now()).into_iter().filter_map(|s| SigningSecret::parse(s).ok()).collect(),
+            events: &webhook.events,
+        }
+    }
+
+    /// A URL typed into a form and not saved: signed with a throwaway secret, since there is none yet.
+    pub fn unsaved(url: &'a str) -> Self {
+        Self { webhook_id: None, url, secrets: vec![SigningSecret::from_key(rand::random())], events: &[] }
+    }
+}
+
 /// Sends a test event to a saved webhook. `event_type` defaults to the webhook's first event
 /// (for a `*` webhook, the first in the catalog).
 pub async fn send_test_event(
@@ -27,9 +59,21 @@ pub async fn send_test_event(
     event_type: Option<&str>,
     worker: &str,
 ) -> hookd_store::Result<TestOutcome> {
+    send_test(store, sender, &TestTarget::webhook(webhook), event_type, worker).await
+}
+
+/// Sends a test event to `target` and records the attempt with `test = true`. `event_type`
+/// defaults to the target's first event, or the catalog's first.
+pub async fn send_test(
+    store: &Store,
+    sender: &Sender,
+    target: &TestTarget<'_>,
+    event_type: Option<&str>,
+    worker: &str,
+) -> hookd_store::Result<TestOutcome> {
     let event_type = match event_type {
         Some(slug) => slug.to_owned(),
-        None => match webhook.events.first().map(String::as_str) {
+        None => match target.events.first().map(String::as_str) {
             Some(WILDCARD) | None => store
                 .event_type_list()
                 .await?
@@ -43,15 +87,14 @@ pub async fn send_test_event(
     let sample = store.event_type_get(&event_type).await?;
     let body = serde_json::to_vec(&sample.sample_payload).expect("a JSON value serialises");
     let event_id = Uuid::new_v4();
-    let secrets: Vec<SigningSecret> = SigningSecret::parse(&webhook.secret).into_iter().collect();
     let response = sender
         .send(Request {
-            url: &webhook.url,
+            url: target.url,
             msg_id: &event_id.to_string(),
             event_type: &event_type,
             attempt: 1,
             body: &body,
-            secrets: &secrets,
+            secrets: &target.secrets,
         })
         .await;
     let record = attempt_record(
@@ -60,8 +103,8 @@ pub async fn send_test_event(
             delivery_id: None,
             event_id,
             event_type: &event_type,
-            webhook_id: Some(webhook.id),
-            url: &webhook.url,
+            webhook_id: target.webhook_id,
+            url: target.url,
             attempt: 1,
             worker,
             test: true,

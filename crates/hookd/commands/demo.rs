@@ -1,7 +1,9 @@
 //! `hookd demo`: the whole path on real parts in one command. It starts a local receiver that
 //! checks every signature (and turns away some first attempts, to show retries), registers a
 //! webhook for it, publishes the catalog's sample events through the outbox as a producer would,
-//! runs the worker pool, and shows the deliveries arrive live.
+//! runs the worker pool, and shows the deliveries arrive live. The admin API and page run beside
+//! it, with a generated token (unless one is configured), so the admin can watch from a browser;
+//! `--stay` keeps everything running after the last delivery, until Ctrl-C.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -18,10 +20,13 @@ use axum::Router;
 use hookd_core::schedule::RetrySchedule;
 use hookd_core::signing::SigningSecret;
 use hookd_core::webhook::WebhookInput;
+use hookd_api::AdminToken;
 use indicatif::{ProgressBar, ProgressStyle};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::DemoArgs;
+use crate::commands::serve::AdminSurface;
 use crate::config::Config;
 
 /// Every this-many-th first attempt is answered 503, so the demo shows retries.
@@ -29,10 +34,12 @@ const REFUSE_EVERY: usize = 7;
 const DEADLINE: Duration = Duration::from_secs(120);
 
 pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
+    // The demo's events are samples: they go to a database of their own, never to real webhooks.
+    config.settings.database_url = super::sibling_database_url(&config.settings.database_url, "demo")?;
     // The receiver is on loopback, and retries should show within the demo's minute.
     config.settings.allow_private_targets = true;
     config.schedule = RetrySchedule::parse("1s,2s,4s")?;
-    let store = super::open_store(&config).await?;
+    let store = super::open_store_and_apply_settings(&config).await?;
 
     let secret = SigningSecret::from_key(rand::random());
     let receiver = Arc::new(Receiver::new(secret.clone()));
@@ -48,7 +55,16 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     println!("webhook {} -> {} (all events)", webhook.id, webhook.url);
 
     let shutdown = CancellationToken::new();
-    let worker = tokio::spawn(hookd_worker::run(store.clone(), super::sender(&config)?, config.worker(super::worker_id()), shutdown.clone()));
+    let worker_id = super::worker_id();
+    let token = config.admin_token().unwrap_or_else(AdminToken::generate);
+    let listener = match TcpListener::bind(&config.settings.admin_addr).await {
+        Ok(listener) => listener,
+        // Another hookd (or anything) has the configured port: any free one will do for a demo.
+        Err(_) => TcpListener::bind("127.0.0.1:0").await.context("binding a port for the admin page")?,
+    };
+    let admin = AdminSurface::spawn(&config, &store, listener, token.clone(), &worker_id, shutdown.clone())?;
+    println!("admin page: http://{}/  token: {}", admin.addr, token.expose());
+    let worker = tokio::spawn(hookd_worker::run(store.clone(), super::sender(&config)?, config.worker(worker_id), shutdown.clone()));
 
     let catalog = store.event_type_list().await?;
     let events: Vec<(String, serde_json::Value)> = (0..args.rounds)
@@ -64,6 +80,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     while receiver.delivered() < events.len() {
         if started.elapsed() > DEADLINE {
             bar.abandon();
+            shutdown.cancel();
+            store.webhook_set_active(webhook.id, false, Some("demo failed")).await.ok();
             bail!("only {} of {} events arrived within {DEADLINE:?}", receiver.delivered(), events.len());
         }
         bar.set_position(receiver.delivered() as u64);
@@ -73,9 +91,15 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     bar.set_position(events.len() as u64);
     bar.finish_with_message(format!("in {:.1}s", started.elapsed().as_secs_f64()));
 
+    if args.stay {
+        println!("\nstill serving: admin page http://{}/ (token {}), worker and receiver; Ctrl-C to stop", admin.addr, token.expose());
+        super::serve::cancel_on_signal(shutdown.clone()).await;
+    }
     shutdown.cancel();
     worker.await??;
-    store.webhook_set_active(webhook.id, false, Some("demo finished")).await?;
+    admin.stopped().await?;
+    // With --stay the admin may have deleted it meanwhile; nothing left to switch off then.
+    store.webhook_set_active(webhook.id, false, Some("demo finished")).await.ok();
 
     let bad = receiver.bad_signatures.load(Ordering::Relaxed);
     println!(

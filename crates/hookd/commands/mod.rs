@@ -1,6 +1,7 @@
 //! One module per subcommand, and the few things they share: opening the store, making a sender,
 //! naming this process, printing.
 
+pub mod bench;
 pub mod demo;
 pub mod events;
 pub mod migrate;
@@ -19,8 +20,25 @@ use crate::config::Config;
 /// Connects and makes sure the schema is current: every command works on a fresh database.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&config.settings.database_url, config.settings.db_pool_size).await?;
-    store.migrate(config.settings.max_payload_bytes).await?;
+    store.migrate().await?;
     Ok(store)
+}
+
+/// [`open_store`], then writes the settings the database enforces for producers: for the
+/// commands that own the configuration (`migrate`, `serve`, `demo`), not for read-only ones.
+pub async fn open_store_and_apply_settings(config: &Config) -> anyhow::Result<Store> {
+    let store = open_store(config).await?;
+    store.settings_apply(config.settings.max_payload_bytes).await?;
+    Ok(store)
+}
+
+/// The URL of a database beside the configured one, named `<name>_<suffix>`: the demo and the
+/// benchmark work there, never among real webhooks and events.
+pub fn sibling_database_url(database_url: &str, suffix: &str) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(database_url).map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
+    let name = url.path().trim_start_matches('/').to_owned();
+    url.set_path(&format!("{}_{suffix}", if name.is_empty() { "hookd" } else { &name }));
+    Ok(url.to_string())
 }
 
 pub fn sender(config: &Config) -> anyhow::Result<Sender> {

@@ -29,5 +29,8 @@ pub fn parse_since(raw: &str) -> anyhow::Result<DateTime<Utc>> {
         return Ok(at.with_timezone(&Utc));
     }
     let ago = humantime::parse_duration(raw).with_context(|| format!("--since {raw:?}: not an RFC 3339 time nor a duration like 2h"))?;
-    Ok(Utc::now() - chrono::TimeDelta::from_std(ago)?)
+    chrono::TimeDelta::from_std(ago)
+        .ok()
+        .and_then(|ago| Utc::now().checked_sub_signed(ago))
+        .with_context(|| format!("--since {raw:?} reaches before the start of time"))
 }

@@ -45,7 +45,7 @@ pub async fn run(config: &Config, cmd: WebhookCommand) -> anyhow::Result<ExitCod
         }
         WebhookCommand::Update { id, name, url, events, out } => {
             let input = WebhookInput { name, url, events: (!events.is_empty()).then_some(events) };
-            let webhook = store.webhook_update(id, &input.validate(&policy)?).await?;
+            let webhook = store.webhook_update(id, &input.validate(&policy)?, None).await?;
             super::print(out, &webhook, render);
         }
         WebhookCommand::Enable { id, out } => {
@@ -59,6 +59,19 @@ pub async fn run(config: &Config, cmd: WebhookCommand) -> anyhow::Result<ExitCod
         WebhookCommand::Delete { id, out } => {
             store.webhook_delete(id).await?;
             super::print(out, &json!({ "id": id, "deleted": true }), |_| format!("deleted webhook {id}"));
+        }
+        WebhookCommand::RotateSecret { id, grace, out } => {
+            let secret = SigningSecret::from_key(rand::random()).expose();
+            let webhook = store.webhook_rotate_secret(id, &secret, *grace).await?;
+            let expires = webhook.previous_secret_expires_at.unwrap_or_else(chrono::Utc::now);
+            let value = json!({ "id": id, "secret": secret, "previous_secret_expires_at": expires });
+            super::print(out, &value, |_| {
+                format!(
+                    "new secret: {secret}
+the previous secret also signs until {} (two signatures per request until then)",
+                    expires.to_rfc3339()
+                )
+            });
         }
         WebhookCommand::Test { id, event, out } => {
             let webhook = store.webhook_get(id).await?;
