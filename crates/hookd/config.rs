@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use hookd_api::AdminToken;
+use hookd_core::sealing::SealingKey;
 use hookd_core::schedule::{RetrySchedule, DEFAULT_SCHEDULE};
 use hookd_core::target::TargetPolicy;
 use hookd_send::SenderConfig;
@@ -54,6 +55,8 @@ pub struct Settings {
     pub admin_addr: String,
     /// The admin API's bearer token; without one the API is not served.
     pub admin_token: Option<AdminToken>,
+    /// Seals signing secrets at rest (32 bytes, base64); read from HOOKD_SECRET_KEY too.
+    pub secret_key: Option<SecretKeyText>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -87,6 +90,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             admin_addr: DEFAULT_ADMIN_ADDR.to_owned(),
             admin_token: None,
+            secret_key: None,
         }
     }
 }
@@ -96,6 +100,19 @@ impl Default for Settings {
 pub struct Config {
     pub settings: Settings,
     pub schedule: RetrySchedule,
+    /// The key signing secrets are sealed with at rest, when one is configured.
+    pub sealing: Option<SealingKey>,
+}
+
+/// The sealing key as configured: never printed.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretKeyText(pub String);
+
+impl std::fmt::Debug for SecretKeyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl Config {
@@ -119,10 +136,17 @@ impl Config {
         if let Ok(token) = std::env::var("HOOKD_ADMIN_TOKEN") {
             settings.admin_token = Some(AdminToken::new(token));
         }
+        if let Ok(key) = std::env::var("HOOKD_SECRET_KEY") {
+            settings.secret_key = Some(SecretKeyText(key));
+        }
         Self::validate(settings)
     }
 
     pub fn validate(settings: Settings) -> anyhow::Result<Self> {
+        let sealing = match settings.secret_key.as_ref().map(|k| k.0.trim()).filter(|k| !k.is_empty()) {
+            Some(key) => Some(SealingKey::parse(key).context("secret_key (HOOKD_SECRET_KEY)")?),
+            None => None,
+        };
         let schedule = RetrySchedule::parse(&settings.retry_schedule).context("retry_schedule (HOOKD_RETRY_SCHEDULE)")?;
         if settings.concurrency == 0 || settings.per_webhook_concurrency == 0 {
             bail!("concurrency and per_webhook_concurrency must be at least 1");
@@ -149,7 +173,7 @@ impl Config {
         if settings.admin_addr.trim().is_empty() {
             bail!("admin_addr (HOOKD_ADMIN_ADDR) must be an address like 127.0.0.1:8080");
         }
-        Ok(Self { settings, schedule })
+        Ok(Self { settings, schedule, sealing })
     }
 
     pub fn target_policy(&self) -> TargetPolicy {
@@ -200,6 +224,17 @@ mod tests {
         let from_file: Settings = Figment::new().merge(Toml::file_exact(&path)).extract().unwrap();
         let defaults = Settings::default();
         assert_eq!(serde_json::to_value(&from_file).unwrap(), serde_json::to_value(&defaults).unwrap());
+    }
+
+    #[test]
+    fn the_secret_key_is_parsed_and_never_shows_in_debug_output() {
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let settings = Settings { secret_key: Some(SecretKeyText(key.into())), ..Settings::default() };
+        let config = Config::validate(settings).unwrap();
+        assert!(config.sealing.is_some());
+        assert!(!format!("{config:?}").contains(key));
+        let bad = Settings { secret_key: Some(SecretKeyText("too short".into())), ..Settings::default() };
+        assert!(format!("{:#}", Config::validate(bad).unwrap_err()).contains("HOOKD_SECRET_KEY"));
     }
 
     #[test]

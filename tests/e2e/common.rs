@@ -39,9 +39,8 @@ pub async fn deliveries_in(store: &Store, webhook: &Webhook, state: &str) -> i64
 // Commands run with the test database, loopback receivers allowed and no `HOOKD_*` or
 // `DATABASE_URL` inherited from the caller's environment, so the developer's shell changes nothing.
 // They run in the repository root, whose `config/hookd.toml` holds only the defaults (a unit test
-// checks that), and every setting a test cares about is passed in the environment. (An empty
-// working directory would be more hermetic, but hookd refuses to start without that file: see
-// `cli::runs_outside_the_repository_without_a_config_file`.)
+// checks that), and every setting a test cares about is passed in the environment.
+// (`cli::runs_outside_the_repository_without_a_config_file` checks hookd runs without that file.)
 
 /// The working directory for `hookd` processes: the repository root.
 pub fn hookd_cwd() -> std::path::PathBuf {

@@ -14,4 +14,5 @@ mod producer;
 mod readme_queries;
 mod responses;
 mod retry;
+mod sealing;
 mod signing;

@@ -8,12 +8,14 @@
 //! - [`webhook`]: the admin's input for a webhook (name, URL, events), validated field by field.
 //! - [`target`]: URL parsing and the address classification behind the private-network guard.
 //! - [`signing`]: Standard Webhooks secrets and signatures.
+//! - [`sealing`]: encryption of those secrets at rest.
 //! - [`outcome`]: what an attempt's result means (delivered, retry, give up) and its error class.
 //! - [`schedule`]: the retry schedule: when the next attempt is due, or that there is none.
 
 pub mod event_type;
 pub mod outcome;
 pub mod schedule;
+pub mod sealing;
 pub mod signing;
 pub mod target;
 pub mod webhook;

@@ -96,7 +96,7 @@ impl Store {
         let (busy, in_flight): (Vec<Uuid>, Vec<i64>) = slots.in_flight.iter().copied().unzip();
         let saturated: Vec<Uuid> =
             slots.in_flight.iter().filter(|(_, n)| *n >= slots.per_webhook).map(|(id, _)| *id).collect();
-        Ok(sqlx::query_as(
+        let claimed: Vec<ClaimedDelivery> = sqlx::query_as(
             // `candidates` reads the head of the queue without locking, leaving out webhooks with
             // no free slot (a backlog for one slow receiver cannot hide everyone else's work);
             // `allowed` ranks it per webhook so a batch never holds more of one webhook than its
@@ -159,7 +159,20 @@ impl Store {
         .bind(slots.per_webhook)
         .bind(saturated)
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        claimed
+            .into_iter()
+            .map(|mut d: ClaimedDelivery| {
+                // A secret that cannot be opened (no key, wrong key) leaves the delivery with none:
+                // the sender then records the attempt as failed instead of the batch stalling.
+                d.secret = self.open(&d.secret).unwrap_or_else(|e| {
+                    tracing::error!(webhook_id = %d.webhook_id, error = %e, "cannot open the webhook's signing secret");
+                    String::new()
+                });
+                d.previous_secret = d.previous_secret.as_deref().and_then(|s| self.open(s).ok());
+                Ok(d)
+            })
+            .collect()
     }
 
     /// Hands claimed deliveries back untouched (no attempt made): used when a webhook has no free

@@ -22,6 +22,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use hookd_core::sealing::SealingKey;
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
 pub use sqlx::postgres::PgListener;
@@ -43,6 +44,8 @@ pub enum StoreError {
     NewerSchema(i64),
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
+    #[error(transparent)]
+    Sealing(#[from] hookd_core::sealing::SealError),
     #[error("{0} not found")]
     NotFound(String),
     #[error(transparent)]
@@ -51,10 +54,13 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// A handle on the database: the pool, and the only way to run hookd's SQL.
+/// A handle on the database: the pool, and the only way to run hookd's SQL. With a sealing key,
+/// signing secrets are sealed on the way in and opened on the way out, so nothing above this
+/// layer ever sees a sealed value and nothing below it ever holds a plain one.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: PgPool,
+    sealing: Option<SealingKey>,
 }
 
 impl Store {
@@ -68,11 +74,34 @@ impl Store {
             .connect_with(options.clone())
             .await
             .map_err(|source| unreachable_error(&options, source))?;
-        Ok(Self { pool })
+        Ok(Self { pool, sealing: None })
     }
 
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self { pool, sealing: None }
+    }
+
+    /// Seals signing secrets at rest with `key` (`HOOKD_SECRET_KEY`).
+    pub fn with_sealing_key(mut self, key: Option<SealingKey>) -> Self {
+        self.sealing = key;
+        self
+    }
+
+    pub fn seals_secrets(&self) -> bool {
+        self.sealing.is_some()
+    }
+
+    /// A secret as it is stored: sealed when there is a key.
+    pub(crate) fn seal(&self, secret: &str) -> String {
+        match &self.sealing {
+            Some(key) => key.seal(secret, rand::random()),
+            None => secret.to_owned(),
+        }
+    }
+
+    /// The secret behind a stored value.
+    pub(crate) fn open(&self, stored: &str) -> Result<String> {
+        Ok(hookd_core::sealing::open(self.sealing.as_ref(), stored)?)
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -78,24 +78,26 @@ impl Store {
             return Err(field_error("name", "name, url and events are all required"));
         };
         self.check_events_exist(events).await?;
-        Ok(sqlx::query_as(&format!(
+        let webhook = sqlx::query_as(&format!(
             "INSERT INTO hookd.webhooks (name, url, events, secret, integration) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
         ))
         .bind(name)
         .bind(url.as_str())
         .bind(events)
-        .bind(secret)
+        .bind(self.seal(secret))
         .bind(integration)
         .fetch_one(self.pool())
-        .await?)
+        .await?;
+        self.opened(webhook)
     }
 
     pub async fn webhook_get(&self, id: Uuid) -> Result<Webhook> {
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM hookd.webhooks WHERE id = $1"))
+        let webhook = sqlx::query_as(&format!("SELECT {COLUMNS} FROM hookd.webhooks WHERE id = $1"))
             .bind(id)
             .fetch_optional(self.pool())
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))
+            .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))?;
+        self.opened(webhook)
     }
 
     /// Webhooks matching `filter`, oldest first, and how many match in all.
@@ -104,7 +106,7 @@ impl Store {
         const WHERE: &str = "WHERE ($1::text IS NULL OR strpos(lower(name), lower($1)) > 0 OR strpos(lower(url), lower($1)) > 0)
               AND ($2::text IS NULL OR $2 = ANY (events) OR '*' = ANY (events))
               AND ($3::boolean IS NULL OR active = $3)";
-        let rows = sqlx::query_as(&format!(
+        let rows: Vec<Webhook> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM hookd.webhooks {WHERE} ORDER BY created_at, id LIMIT $4 OFFSET $5"
         ))
         .bind(&filter.search)
@@ -120,7 +122,7 @@ impl Store {
             .bind(filter.active)
             .fetch_one(self.pool())
             .await?;
-        Ok((rows, total))
+        Ok((rows.into_iter().map(|w| self.opened(w)).collect::<Result<_>>()?, total))
     }
 
     /// Changes the given fields (and the integration, when given); a new URL applies from the
@@ -129,7 +131,7 @@ impl Store {
         if let Some(events) = &fields.events {
             self.check_events_exist(events).await?;
         }
-        sqlx::query_as(&format!(
+        let webhook = sqlx::query_as(&format!(
             "UPDATE hookd.webhooks
              SET name = coalesce($2, name), url = coalesce($3, url), events = coalesce($4, events),
                  integration = coalesce($5, integration), updated_at = now()
@@ -142,7 +144,8 @@ impl Store {
         .bind(integration)
         .fetch_optional(self.pool())
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))
+        .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))?;
+        self.opened(webhook)
     }
 
     /// Enables (clearing any disabled reason) or disables a webhook. Disabling cancels its
@@ -167,7 +170,7 @@ impl Store {
             cancel_pending(&mut tx, id, "webhook disabled").await?;
         }
         tx.commit().await?;
-        Ok(webhook)
+        self.opened(webhook)
     }
 
     /// Deletes a webhook; its pending deliveries are cancelled and its attempts stay in the audit.
@@ -227,18 +230,53 @@ impl Store {
     /// `grace` (two signatures per request), then is dropped; a second rotation within the grace
     /// period drops the oldest at once.
     pub async fn webhook_rotate_secret(&self, id: Uuid, new_secret: &str, grace: std::time::Duration) -> Result<Webhook> {
-        sqlx::query_as(&format!(
+        let webhook = sqlx::query_as(&format!(
             "UPDATE hookd.webhooks
              SET previous_secret = secret, previous_secret_expires_at = now() + make_interval(secs => $3),
                  secret = $2, updated_at = now()
              WHERE id = $1 RETURNING {COLUMNS}"
         ))
         .bind(id)
-        .bind(new_secret)
+        .bind(self.seal(new_secret))
         .bind(grace.as_secs_f64())
         .fetch_optional(self.pool())
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))
+        .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))?;
+        self.opened(webhook)
+    }
+
+    /// Seals every secret still stored in the clear, once a key is configured. Returns how many
+    /// webhooks it changed.
+    pub async fn webhook_seal_secrets(&self) -> Result<u64> {
+        if self.sealing.is_none() {
+            return Ok(0);
+        }
+        let plain: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, secret, previous_secret FROM hookd.webhooks
+             WHERE secret NOT LIKE 'sealed:%' OR previous_secret NOT LIKE 'sealed:%'",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let reseal = |stored: &str| -> Result<String> {
+            Ok(if hookd_core::sealing::is_sealed(stored) { stored.to_owned() } else { self.seal(stored) })
+        };
+        for (id, secret, previous) in &plain {
+            sqlx::query("UPDATE hookd.webhooks SET secret = $2, previous_secret = $3 WHERE id = $1 AND secret = $4")
+                .bind(id)
+                .bind(reseal(secret)?)
+                .bind(previous.as_deref().map(reseal).transpose()?)
+                .bind(secret)
+                .execute(self.pool())
+                .await?;
+        }
+        Ok(plain.len() as u64)
+    }
+
+    /// A webhook with its secrets opened.
+    fn opened(&self, mut webhook: Webhook) -> Result<Webhook> {
+        webhook.secret = self.open(&webhook.secret)?;
+        webhook.previous_secret = webhook.previous_secret.as_deref().map(|s| self.open(s)).transpose()?;
+        Ok(webhook)
     }
 
     async fn check_events_exist(&self, events: &[String]) -> Result<()> {

@@ -92,8 +92,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     bar.finish_with_message(format!("in {:.1}s", started.elapsed().as_secs_f64()));
 
     if args.stay {
+        let stop = super::serve::cancel_on_signal(shutdown.clone());
         println!("\nstill serving: admin page http://{}/ (token {}), worker and receiver; Ctrl-C to stop", admin.addr, token.expose());
-        super::serve::cancel_on_signal(shutdown.clone()).await;
+        stop.await;
     }
     shutdown.cancel();
     worker.await??;

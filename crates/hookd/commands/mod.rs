@@ -19,7 +19,9 @@ use crate::config::Config;
 
 /// Connects and makes sure the schema is current: every command works on a fresh database.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let store = Store::connect(&config.settings.database_url, config.settings.db_pool_size).await?;
+    let store = Store::connect(&config.settings.database_url, config.settings.db_pool_size)
+        .await?
+        .with_sealing_key(config.sealing.clone());
     store.migrate().await?;
     Ok(store)
 }
@@ -29,6 +31,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 pub async fn open_store_and_apply_settings(config: &Config) -> anyhow::Result<Store> {
     let store = open_store(config).await?;
     store.settings_apply(config.settings.max_payload_bytes).await?;
+    let sealed = store.webhook_seal_secrets().await?;
+    if sealed > 0 {
+        tracing::info!(webhooks = sealed, "sealed signing secrets that were stored in the clear");
+    }
+    if !store.seals_secrets() {
+        tracing::warn!("signing secrets are stored in the clear: set HOOKD_SECRET_KEY (32 random bytes, base64; e.g. `openssl rand -base64 32`) to seal them at rest");
+    }
     Ok(store)
 }
 

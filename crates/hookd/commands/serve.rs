@@ -87,21 +87,18 @@ impl AdminSurface {
 }
 
 /// Cancels `shutdown` on the first SIGINT/SIGTERM; a second one quits at once.
-pub async fn cancel_on_signal(shutdown: CancellationToken) {
-    next_signal().await;
-    tracing::info!("shutting down: no new claims, finishing in-flight deliveries (signal again to quit now)");
-    shutdown.cancel();
-    tokio::spawn(async {
-        next_signal().await;
-        tracing::warn!("second signal: quitting now; deliveries still leased are taken back when their leases expire");
-        std::process::exit(130);
-    });
-}
-
-async fn next_signal() {
+/// Cancels `shutdown` on SIGINT or SIGTERM. The handlers are installed when this is called, not
+/// when the future is first polled, so a signal sent right after (say, once the caller printed that
+/// it is ready) is never lost.
+pub fn cancel_on_signal(shutdown: CancellationToken) -> impl std::future::Future<Output = ()> + Send + 'static {
     let mut term = signal(SignalKind::terminate()).expect("can install a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    let mut int = signal(SignalKind::interrupt()).expect("can install a SIGINT handler");
+    async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down: no new claims, finishing in-flight deliveries");
+        shutdown.cancel();
     }
 }
