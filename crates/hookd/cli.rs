@@ -148,6 +148,12 @@ pub enum WebhookCommand {
         /// Who created it (the seed's field).
         #[arg(long, default_value = "manual")]
         integration: String,
+        /// At most this many requests per second to it (1 to 10000) from each worker process.
+        #[arg(long, value_name = "N")]
+        max_rps: Option<String>,
+        /// A custom header sent with every request, 'Name: value'; repeat for more.
+        #[arg(long = "header", value_name = "NAME: VALUE")]
+        headers: Vec<String>,
         #[command(flatten)]
         out: Output,
     },
@@ -174,7 +180,7 @@ pub enum WebhookCommand {
         #[command(flatten)]
         out: Output,
     },
-    /// Change a webhook's name, URL or events.
+    /// Change a webhook's name, URL, events or custom headers.
     Update {
         id: Uuid,
         #[arg(long)]
@@ -184,6 +190,15 @@ pub enum WebhookCommand {
         /// Replaces the event list; repeat for more, `*` for all.
         #[arg(long = "event")]
         events: Vec<String>,
+        /// Requests per second at most (1 to 10000) from each worker process; `off` for no limit.
+        #[arg(long, value_name = "N|off")]
+        max_rps: Option<String>,
+        /// Replaces the custom headers, 'Name: value'; repeat for more.
+        #[arg(long = "header", value_name = "NAME: VALUE")]
+        headers: Vec<String>,
+        /// Removes every custom header.
+        #[arg(long, conflicts_with = "headers")]
+        clear_headers: bool,
         #[command(flatten)]
         out: Output,
     },

@@ -2,7 +2,7 @@
 //! variables (`DATABASE_URL`, `HOOKD_*`), each overriding the one before. Raw settings become a
 //! validated [`Config`] once, here; nothing else reads the environment.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -38,6 +38,8 @@ pub struct Settings {
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     pub max_response_body: usize,
+    /// A PEM file of CA certificates trusted for HTTPS besides the system's roots.
+    pub extra_ca_bundle: Option<PathBuf>,
     pub concurrency: usize,
     pub per_webhook_concurrency: usize,
     #[serde(with = "humantime_serde")]
@@ -50,6 +52,17 @@ pub struct Settings {
     pub heartbeat_timeout: Duration,
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retention_interval: Duration,
+    /// A webhook failing without a success this long is disabled at its next failure (0s: never).
+    #[serde(with = "humantime_serde")]
+    pub disable_after: Duration,
+    /// Consecutive failures that open a webhook's circuit (0: never), and how long it stays open.
+    pub circuit_failures: u32,
+    #[serde(with = "humantime_serde")]
+    pub circuit_cooldown: Duration,
     pub log_format: LogFormat,
     /// Where `hookd serve` serves the admin API and page.
     pub admin_addr: String,
@@ -80,6 +93,7 @@ impl Default for Settings {
             connect_timeout: sender.connect_timeout,
             request_timeout: sender.request_timeout,
             max_response_body: sender.max_response_body,
+            extra_ca_bundle: sender.extra_ca_bundle,
             concurrency: worker.concurrency,
             per_webhook_concurrency: worker.per_webhook_concurrency,
             poll_interval: worker.poll_interval,
@@ -87,6 +101,11 @@ impl Default for Settings {
             heartbeat_interval: worker.heartbeat_interval,
             heartbeat_timeout: worker.heartbeat_timeout,
             shutdown_grace: worker.shutdown_grace,
+            retention: worker.retention,
+            retention_interval: worker.retention_interval,
+            disable_after: worker.disable_after,
+            circuit_failures: worker.circuit_failures,
+            circuit_cooldown: worker.circuit_cooldown,
             log_format: LogFormat::Text,
             admin_addr: DEFAULT_ADMIN_ADDR.to_owned(),
             admin_token: None,
@@ -194,6 +213,7 @@ impl Config {
             request_timeout: self.settings.request_timeout,
             max_response_body: self.settings.max_response_body,
             policy: self.target_policy(),
+            extra_ca_bundle: self.settings.extra_ca_bundle.clone(),
         }
     }
 
@@ -208,7 +228,12 @@ impl Config {
             heartbeat_interval: s.heartbeat_interval,
             heartbeat_timeout: s.heartbeat_timeout,
             shutdown_grace: s.shutdown_grace,
+            retention: s.retention,
+            retention_interval: s.retention_interval,
             schedule: self.schedule.clone(),
+            disable_after: s.disable_after,
+            circuit_failures: s.circuit_failures,
+            circuit_cooldown: s.circuit_cooldown,
             ..WorkerConfig::default()
         }
     }

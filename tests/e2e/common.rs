@@ -17,6 +17,7 @@ pub async fn add_webhook(store: &Store, name: &str, url: &str, events: &[&str]) 
         name: Some(name.into()),
         url: Some(url.into()),
         events: Some(events.iter().map(|e| e.to_string()).collect()),
+        headers: None,
     }
     .validate(&TargetPolicy::allow_all())
     .expect("valid webhook");
@@ -242,4 +243,23 @@ pub async fn attempts_for(store: &Store, event_id: uuid::Uuid, webhook: &Webhook
     .fetch_all(store.pool())
     .await
     .unwrap()
+}
+
+/// [`hookd_command`] for a database outside the shared test server (the crash suite's private
+/// PostgreSQL cluster): the same scrubbed environment, with `database_url`.
+pub fn hookd_command_at(database_url: &str, args: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookd"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("HOOKD_") {
+            cmd.env_remove(&name);
+        }
+    }
+    cmd.args(args)
+        .current_dir(hookd_cwd())
+        .env("DATABASE_URL", database_url)
+        .env("HOOKD_ALLOW_PRIVATE_TARGETS", "true")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    cmd
 }

@@ -113,8 +113,9 @@ async fn test_webhook(
     responses((status = 200, body = TestResult), (status = 422, body = ErrorBody)))]
 async fn test_url(State(state): State<ApiState>, JsonBody(body): JsonBody<TestUrl>) -> ApiResult<Json<TestResult>> {
     let fields = WebhookInput { url: Some(body.url.unwrap_or_default()), ..WebhookInput::default() }.validate(&state.policy)?;
-    let url = fields.url.expect("validated url");
     let event = checked_event(&state, body.event.as_deref()).await?;
+    let fields = crate::webhooks::vetted(fields, &state.policy).await?;
+    let url = fields.url.expect("validated url");
     let outcome = send_test(&state.store, &state.sender, &TestTarget::unsaved(url.as_str()), event, &state.worker).await?;
     Ok(Json(outcome.into()))
 }

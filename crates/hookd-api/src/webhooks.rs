@@ -2,14 +2,17 @@
 //! signing secret (reveal, rotate). Input goes through [`WebhookInput::validate`] and the store's
 //! catalog check, as in the CLI, so a refusal names the same field with the same words.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use hookd_core::rate::validate_max_rps;
 use hookd_core::signing::SigningSecret;
-use hookd_core::webhook::WebhookInput;
+use hookd_core::target::TargetPolicy;
+use hookd_core::webhook::{FieldError, WebhookFields, WebhookInput};
 use hookd_store::webhook::{Webhook, WebhookFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -55,8 +58,18 @@ pub struct WebhookOut {
     pub last_failed_at: Option<DateTime<Utc>>,
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// The attempt whose response disabled the webhook (a 410 Gone), if one did: see
+    /// `GET /api/webhooks/{id}/attempts`.
+    pub disabled_attempt_id: Option<i64>,
+    /// Since when every real attempt has failed (null while the endpoint works); after
+    /// `disable_after` (default 5 days) of that the webhook is disabled.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Requests per second at most, from each worker process; null for no limit.
+    pub max_rps: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Custom headers sent with every request: lower-case name to value.
+    pub headers: BTreeMap<String, String>,
 }
 
 impl From<Webhook> for WebhookOut {
@@ -72,8 +85,12 @@ impl From<Webhook> for WebhookOut {
             last_failed_at: w.last_failed_at,
             disabled_reason: w.disabled_reason,
             disabled_at: w.disabled_at,
+            disabled_attempt_id: w.disabled_attempt_id,
+            failing_since: w.failing_since,
+            max_rps: w.max_rps,
             created_at: w.created_at,
             updated_at: w.updated_at,
+            headers: w.headers.0,
         }
     }
 }
@@ -116,6 +133,13 @@ pub struct CreateWebhook {
     pub active: Option<bool>,
     /// Default `manual`.
     pub integration: Option<String>,
+    /// Requests per second at most (1 to 10000), from each worker process. Default: no limit.
+    #[schema(example = 20)]
+    pub max_rps: Option<i64>,
+    /// Custom headers sent with every request, name to value. Reserved names (`webhook-*`,
+    /// `hookd-*`, `content-type`, `host`, ...) are refused.
+    #[schema(example = json!({"x-api-key": "k3y"}))]
+    pub headers: Option<BTreeMap<String, String>>,
 }
 
 /// A webhook just created, with its signing secret: shown here and by `GET .../secret` only.
@@ -137,6 +161,13 @@ pub struct UpdateWebhook {
     pub events: Option<Vec<String>>,
     pub active: Option<bool>,
     pub integration: Option<String>,
+    /// Requests per second at most (1 to 10000), from each worker process; `null` removes the
+    /// limit, leaving it out keeps it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub max_rps: Option<Option<i64>>,
+    /// Replaces the custom headers (`{}` removes them all).
+    pub headers: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -210,11 +241,16 @@ async fn create_webhook(
         name: Some(body.name.unwrap_or_default()),
         url: Some(body.url.unwrap_or_default()),
         events: Some(events_of(body.event, body.events).unwrap_or_default()),
+        headers: Some(body.headers.unwrap_or_default().into_iter().collect()),
     };
-    let fields = input.validate(&state.policy)?;
+    let fields = vetted(input.validate(&state.policy)?, &state.policy).await?;
     let integration = integration_of(body.integration)?.unwrap_or_else(|| "manual".into());
+    let max_rps = body.max_rps.map(validate_max_rps).transpose()?;
     let secret = SigningSecret::from_key(rand::random()).expose();
     let mut webhook = state.store.webhook_insert(&fields, &secret, &integration).await?;
+    if max_rps.is_some() {
+        webhook = state.store.webhook_set_max_rps(webhook.id, max_rps).await?;
+    }
     if body.active == Some(false) {
         webhook = state.store.webhook_set_active(webhook.id, false, Some(DISABLED_BY_ADMIN)).await?;
     }
@@ -229,7 +265,8 @@ async fn get_webhook(State(state): State<ApiState>, Path(id): Path<String>) -> A
     Ok(Json(state.store.webhook_get(id).await?.into()))
 }
 
-/// Change a webhook: any of name, URL, events, integration, active.
+/// Change a webhook: any of name, URL, events, integration, active, max_rps. Turning it back on
+/// (`active: true`) clears its disabled reason and `failing_since`.
 #[utoipa::path(patch, path = "/webhooks/{id}", tag = "webhooks", params(("id" = Uuid, Path)), request_body = UpdateWebhook,
     responses((status = 200, body = WebhookOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_webhook(
@@ -238,14 +275,24 @@ async fn update_webhook(
     JsonBody(body): JsonBody<UpdateWebhook>,
 ) -> ApiResult<Json<WebhookOut>> {
     let id = uuid_param(&id, "id")?;
-    let input = WebhookInput { name: body.name, url: body.url, events: events_of(body.event, body.events) };
-    let fields = input.validate(&state.policy)?;
+    let input = WebhookInput {
+        name: body.name,
+        url: body.url,
+        events: events_of(body.event, body.events),
+        headers: body.headers.map(|h| h.into_iter().collect()),
+    };
+    let fields = vetted(input.validate(&state.policy)?, &state.policy).await?;
     let integration = integration_of(body.integration)?;
-    let mut webhook = if fields.name.is_some() || fields.url.is_some() || fields.events.is_some() || integration.is_some() {
+    let max_rps = body.max_rps.map(|v| v.map(validate_max_rps).transpose()).transpose()?;
+    let changes = fields.name.is_some() || fields.url.is_some() || fields.events.is_some() || fields.headers.is_some();
+    let mut webhook = if changes || integration.is_some() {
         state.store.webhook_update(id, &fields, integration.as_deref()).await?
     } else {
         state.store.webhook_get(id).await?
     };
+    if let Some(max_rps) = max_rps {
+        webhook = state.store.webhook_set_max_rps(id, max_rps).await?;
+    }
     match body.active {
         Some(active) if active != webhook.active => {
             let reason = (!active).then_some(DISABLED_BY_ADMIN);
@@ -312,6 +359,24 @@ async fn rotate_secret(
     let webhook = state.store.webhook_rotate_secret(id, &secret, Duration::from_secs(grace as u64)).await?;
     let previous_secret_expires_at = webhook.previous_secret_expires_at.unwrap_or_else(Utc::now);
     Ok(Json(RotatedSecret { secret, previous_secret_expires_at }))
+}
+
+/// Resolves a new URL's host and vets every address, as a delivery will (hookd-send's resolver):
+/// a name that resolves to a refused address, or not at all, is a 422 on `url`.
+pub(crate) async fn vetted(fields: WebhookFields, policy: &TargetPolicy) -> Result<WebhookFields, FieldError> {
+    if let Some(url) = &fields.url {
+        hookd_send::resolve::vet_url(url, policy).await.map_err(|e| FieldError::new("url", e))?;
+    }
+    Ok(fields)
+}
+
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value (`Some(Some(v))`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// The seed's single `event` and the list `events`, together; `None` when neither is given.

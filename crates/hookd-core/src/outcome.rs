@@ -37,6 +37,24 @@ impl ErrorClass {
     }
 }
 
+impl ErrorClass {
+    /// The class an error column holds, as written by [`ErrorClass::as_str`].
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::Timeout,
+            Self::Connect,
+            Self::Dns,
+            Self::Tls,
+            Self::Redirect,
+            Self::RefusedTarget,
+            Self::Request,
+            Self::Shutdown,
+        ]
+        .into_iter()
+        .find(|class| class.as_str() == value)
+    }
+}
+
 impl std::fmt::Display for ErrorClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -99,6 +117,77 @@ pub fn honours_retry_after(status: u16) -> bool {
     matches!(status, 429 | 503)
 }
 
+// --- Endpoint health (README "Endpoint health") ---------------------------------------------
+//
+// What an attempt says about the *endpoint*, as opposed to what becomes of the delivery: the
+// webhook's `failing_since`, the 410 and auto-disable rules, and the circuit breaker
+// ([`crate::circuit`]) all read it from here.
+
+/// After failing without a success this long, a webhook is disabled (setting `disable_after`).
+pub const DEFAULT_DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
+
+/// How long claims for a webhook pause after a 429 that names no `Retry-After`.
+pub const DEFAULT_THROTTLE_PAUSE: Duration = Duration::from_secs(1);
+
+/// The longest pause a receiver's `Retry-After` can impose on claims for its webhook: a hostile
+/// receiver cannot park a webhook for a year (its deliveries' retries are capped separately by the
+/// schedule's largest delay).
+pub const MAX_THROTTLE_PAUSE: Duration = Duration::from_secs(60);
+
+/// What one attempt says about its endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndpointHealth {
+    /// Delivered (a 2xx read whole): the endpoint works.
+    Healthy,
+    /// Anything else the receiver or the way to it did: a non-2xx status, a transport error, a
+    /// refused target. Counts toward auto-disable and the circuit breaker.
+    Failing,
+    /// 410 Gone: the receiver says the URL is gone for good. Disables the webhook at once.
+    Gone,
+    /// Says nothing about the endpoint: the worker itself abandoned the request at shutdown.
+    Neutral,
+}
+
+impl EndpointHealth {
+    /// The name the store records it under.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Healthy => "ok",
+            Self::Failing => "fail",
+            Self::Gone => "gone",
+            Self::Neutral => "neutral",
+        }
+    }
+}
+
+impl Observed {
+    /// What this attempt says about the endpoint (see [`EndpointHealth`]).
+    pub fn endpoint_health(&self) -> EndpointHealth {
+        match (self.status, self.error) {
+            (_, Some(ErrorClass::Shutdown)) => EndpointHealth::Neutral,
+            (Some(410), _) => EndpointHealth::Gone,
+            _ if self.verdict() == Verdict::Delivered => EndpointHealth::Healthy,
+            _ => EndpointHealth::Failing,
+        }
+    }
+
+    /// Whether this attempt disables its webhook at once: the receiver answered 410 Gone.
+    pub fn disables_webhook(&self) -> bool {
+        self.endpoint_health() == EndpointHealth::Gone
+    }
+
+    /// How long the receiver asked to be left alone, when it did: a 429 (its `Retry-After`, or
+    /// [`DEFAULT_THROTTLE_PAUSE`]) or a 503 with a `Retry-After`; capped at [`MAX_THROTTLE_PAUSE`].
+    pub fn throttle(&self) -> Option<Duration> {
+        let pause = match self.status {
+            Some(429) => Some(self.retry_after.unwrap_or(DEFAULT_THROTTLE_PAUSE)),
+            Some(503) => self.retry_after,
+            _ => None,
+        };
+        pause.map(|p| p.min(MAX_THROTTLE_PAUSE))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +247,68 @@ mod tests {
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
         assert!(honours_retry_after(429) && honours_retry_after(503) && !honours_retry_after(500));
+    }
+
+    fn health(status: Option<u16>, error: Option<ErrorClass>) -> EndpointHealth {
+        Observed { status, error, retry_after: None }.endpoint_health()
+    }
+
+    #[test]
+    fn only_410_disables_a_webhook_at_once() {
+        for code in (100..=599).filter(|c| *c != 410) {
+            let obs = Observed { status: Some(code), error: status_error(code), retry_after: None };
+            assert!(!obs.disables_webhook(), "{code}");
+        }
+        assert!(Observed { status: Some(410), error: None, retry_after: None }.disables_webhook());
+        // The status said it even if the body was then cut off.
+        assert!(Observed { status: Some(410), error: Some(ErrorClass::Timeout), retry_after: None }.disables_webhook());
+        for class in [ErrorClass::Connect, ErrorClass::Dns, ErrorClass::Tls, ErrorClass::RefusedTarget, ErrorClass::Timeout] {
+            assert!(!Observed { status: None, error: Some(class), retry_after: None }.disables_webhook(), "{class}");
+        }
+    }
+
+    #[test]
+    fn endpoint_health_of_each_kind_of_result() {
+        assert_eq!(health(Some(200), None), EndpointHealth::Healthy);
+        assert_eq!(health(Some(204), None), EndpointHealth::Healthy);
+        assert_eq!(health(Some(410), None), EndpointHealth::Gone);
+        for code in [301, 400, 404, 408, 413, 429, 500, 503] {
+            assert_eq!(health(Some(code), status_error(code)), EndpointHealth::Failing, "{code}");
+        }
+        // A 2xx whose body never arrived whole is not a success.
+        assert_eq!(health(Some(200), Some(ErrorClass::Timeout)), EndpointHealth::Failing);
+        for class in [ErrorClass::Timeout, ErrorClass::Connect, ErrorClass::Dns, ErrorClass::Tls, ErrorClass::RefusedTarget, ErrorClass::Request] {
+            assert_eq!(health(None, Some(class)), EndpointHealth::Failing, "{class}");
+        }
+        // hookd gave up on the request itself: nothing learnt about the receiver.
+        assert_eq!(health(None, Some(ErrorClass::Shutdown)), EndpointHealth::Neutral);
+    }
+
+    #[test]
+    fn throttling_is_a_429_or_a_503_with_retry_after() {
+        let obs = |status, retry_after| Observed { status: Some(status), error: None, retry_after };
+        assert_eq!(obs(429, None).throttle(), Some(DEFAULT_THROTTLE_PAUSE));
+        assert_eq!(obs(429, Some(Duration::from_secs(7))).throttle(), Some(Duration::from_secs(7)));
+        assert_eq!(obs(503, Some(Duration::from_secs(7))).throttle(), Some(Duration::from_secs(7)));
+        assert_eq!(obs(503, None).throttle(), None);
+        assert_eq!(obs(500, None).throttle(), None);
+        assert_eq!(obs(429, Some(Duration::from_secs(86_400))).throttle(), Some(MAX_THROTTLE_PAUSE));
+    }
+
+    #[test]
+    fn error_classes_parse_back_from_their_names() {
+        for class in [
+            ErrorClass::Timeout,
+            ErrorClass::Connect,
+            ErrorClass::Dns,
+            ErrorClass::Tls,
+            ErrorClass::Redirect,
+            ErrorClass::RefusedTarget,
+            ErrorClass::Request,
+            ErrorClass::Shutdown,
+        ] {
+            assert_eq!(ErrorClass::parse(class.as_str()), Some(class));
+        }
+        assert_eq!(ErrorClass::parse("lease_expired"), None);
     }
 }

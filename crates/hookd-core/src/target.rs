@@ -21,6 +21,10 @@ pub enum UrlError {
     Empty,
     #[error("url is longer than {MAX_URL_LEN} characters")]
     TooLong,
+    /// The URL parser would silently drop a tab, CR or LF inside a URL, changing what is sent:
+    /// refused instead.
+    #[error("url must not contain control characters such as tab, CR or LF; percent-encode them (%09, %0D, %0A)")]
+    ControlCharacter,
     #[error("url is not a valid absolute URL: {0}")]
     Invalid(String),
     #[error("url scheme must be http or https, not {0:?}")]
@@ -33,6 +37,13 @@ pub enum UrlError {
 
 /// Parses and validates a webhook URL: absolute http(s), trimmed, no credentials, host normalised
 /// (lowercase, IDN to punycode, odd IPv4 spellings to dotted quads) by the WHATWG URL parser.
+///
+/// A path and query already written in URL characters are kept byte for byte (percent-escapes
+/// are neither decoded nor re-cased). What the parser does change is listed in README's "URLs"
+/// section and pinned by `tests/e2e/urls.rs`: dot segments are removed, `\` becomes `/`,
+/// characters a URL cannot carry (space, non-ASCII, `"`, `<`, `>`, ...) are percent-encoded, an
+/// empty path becomes `/`, a default port is dropped. Control characters inside the URL, which
+/// the parser would silently delete, are refused.
 pub fn parse_webhook_url(raw: &str) -> Result<Url, UrlError> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -40,6 +51,9 @@ pub fn parse_webhook_url(raw: &str) -> Result<Url, UrlError> {
     }
     if raw.len() > MAX_URL_LEN {
         return Err(UrlError::TooLong);
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(UrlError::ControlCharacter);
     }
     let url = Url::parse(raw).map_err(|e| UrlError::Invalid(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -227,6 +241,10 @@ mod tests {
         assert_eq!(parse_webhook_url("ftp://example.com/"), Err(UrlError::Scheme("ftp".into())));
         assert_eq!(parse_webhook_url("https://u:p@example.com/"), Err(UrlError::Credentials));
         assert!(matches!(parse_webhook_url("example.com/hook"), Err(UrlError::Invalid(_))));
+        for raw in ["https://e.com/a\tb", "https://e.com/a\nb", "https://e.com/?a=\r\nb", "https://e.com/\0", "https://e.\u{7f}com/"] {
+            assert_eq!(parse_webhook_url(raw), Err(UrlError::ControlCharacter), "{raw:?}");
+        }
+        assert!(parse_webhook_url(" https://e.com/x\n").is_ok(), "surrounding whitespace is trimmed");
         assert_eq!(parse_webhook_url(&format!("https://e.com/{}", "a".repeat(MAX_URL_LEN))), Err(UrlError::TooLong));
     }
 }

@@ -4,6 +4,7 @@
 use url::Url;
 
 use crate::event_type::{EventType, WILDCARD};
+use crate::headers::{validate_headers, CustomHeaders};
 use crate::target::{parse_webhook_url, TargetPolicy};
 
 pub const MAX_NAME_LEN: usize = 200;
@@ -14,6 +15,8 @@ pub struct WebhookInput {
     pub name: Option<String>,
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
+    /// Custom headers as `(name, value)` pairs; `Some(vec![])` clears them on an update.
+    pub headers: Option<Vec<(String, String)>>,
 }
 
 /// Validated fields, ready to store.
@@ -23,6 +26,8 @@ pub struct WebhookFields {
     pub url: Option<Url>,
     /// Event type slugs, or `["*"]` for every event type.
     pub events: Option<Vec<String>>,
+    /// Custom headers sent with every request (see [`crate::headers`]).
+    pub headers: Option<CustomHeaders>,
 }
 
 /// A refusal naming the field at fault, e.g. `url: url scheme must be http or https`.
@@ -60,7 +65,7 @@ impl WebhookInput {
             Some(raw) => {
                 let url = parse_webhook_url(raw).map_err(|e| FieldError::new("url", e))?;
                 policy.vet_url_literal(&url).map_err(|e| FieldError::new("url", e))?;
-                if !policy.allow_private && url.host_str() == Some("localhost") {
+                if !policy.allow_private && url.host_str().is_some_and(is_localhost_name) {
                     return Err(FieldError::new(
                         "url",
                         "localhost is refused; set HOOKD_ALLOW_PRIVATE_TARGETS=true to reach it",
@@ -74,8 +79,18 @@ impl WebhookInput {
             Some(raw) => Some(normalise_events(raw)?),
             None => None,
         };
-        Ok(WebhookFields { name, url, events })
+        let headers = match &self.headers {
+            Some(raw) => Some(validate_headers(raw.iter().map(|(n, v)| (n.as_str(), v.as_str())))?),
+            None => None,
+        };
+        Ok(WebhookFields { name, url, events, headers })
     }
+}
+
+/// `localhost`, `localhost.` and names under `.localhost`, which resolve to loopback (RFC 6761).
+fn is_localhost_name(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    host == "localhost" || host.ends_with(".localhost")
 }
 
 fn normalise_events(raw: &[String]) -> Result<Vec<String>, FieldError> {
@@ -109,6 +124,7 @@ mod tests {
             name: Some(name.into()),
             url: Some(url.into()),
             events: Some(events.iter().map(|s| s.to_string()).collect()),
+            headers: None,
         }
     }
 
@@ -136,6 +152,8 @@ mod tests {
         assert_eq!(field(input("n", "not a url", &["a"])), "url");
         assert_eq!(field(input("n", "http://127.0.0.1:9/", &["a"])), "url");
         assert_eq!(field(input("n", "http://localhost:9/", &["a"])), "url");
+        assert_eq!(field(input("n", "http://localhost.:9/", &["a"])), "url");
+        assert_eq!(field(input("n", "http://api.localhost/", &["a"])), "url");
         assert_eq!(field(input("n", "https://e.com/", &[])), "events");
         assert_eq!(field(input("n", "https://e.com/", &["Bad Event"])), "events");
     }
@@ -144,5 +162,18 @@ mod tests {
     fn private_targets_pass_when_allowed() {
         let fields = input("n", "http://127.0.0.1:9/", &["a"]).validate(&TargetPolicy::allow_all()).unwrap();
         assert_eq!(fields.url.unwrap().port(), Some(9));
+    }
+
+    #[test]
+    fn headers_are_validated_with_the_rest() {
+        let with = |headers: &[(&str, &str)]| WebhookInput {
+            headers: Some(headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()),
+            ..input("n", "https://e.com/", &["a"])
+        };
+        let fields = with(&[("X-Api-Key", "k")]).validate(&TargetPolicy::default()).unwrap();
+        assert_eq!(fields.headers.unwrap().get("x-api-key").map(String::as_str), Some("k"));
+        assert_eq!(with(&[]).validate(&TargetPolicy::default()).unwrap().headers, Some(CustomHeaders::new()));
+        assert_eq!(with(&[("Webhook-Id", "x")]).validate(&TargetPolicy::default()).unwrap_err().field, "headers");
+        assert_eq!(input("n", "https://e.com/", &["a"]).validate(&TargetPolicy::default()).unwrap().headers, None);
     }
 }

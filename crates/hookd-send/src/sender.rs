@@ -1,14 +1,22 @@
 //! One signed POST: Standard Webhooks headers, no redirects, bounded time and body.
+//!
+//! TLS policy (README "TLS"): HTTPS verifies the receiver's certificate against the system's root
+//! store (plus an operator's extra CA bundle, if configured), with rustls; there is no switch to
+//! skip verification, a TLS failure is its own error class (`tls`, retried), and nothing ever
+//! falls back to plain HTTP: the URL's scheme is the only one tried and redirects are not
+//! followed.
 
-use std::error::Error as _;
+use std::error::Error as StdError;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
+use hookd_core::headers::{validate_headers, CustomHeaders};
 use hookd_core::outcome::{honours_retry_after, parse_retry_after, status_error, ErrorClass, Observed};
 use hookd_core::signing::{signature_header, SigningSecret};
 use hookd_core::target::{parse_webhook_url, TargetPolicy};
-use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 
 use crate::resolve::{ResolveError, VettingResolver};
 
@@ -17,6 +25,20 @@ pub const USER_AGENT_VALUE: &str = concat!("hookd/", env!("CARGO_PKG_VERSION"), 
 pub const EVENT_TYPE_HEADER: &str = "hookd-event-type";
 /// The attempt number, 1 for the first: lets receivers see retries without counting ids.
 pub const ATTEMPT_HEADER: &str = "hookd-attempt";
+/// When the event happened (the outbox row's `occurred_at`), RFC 3339 in UTC with microseconds.
+pub const OCCURRED_AT_HEADER: &str = "hookd-occurred-at";
+/// The outbox row's id: increasing in insert order across the database, so receivers can order
+/// events (README "Ordering"). Not sent with test events.
+pub const SEQUENCE_HEADER: &str = "hookd-sequence";
+
+/// A sender that cannot be built: the HTTP client, or the extra CA bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum SenderError {
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error("extra_ca_bundle (HOOKD_EXTRA_CA_BUNDLE) {path}: {message}")]
+    CaBundle { path: PathBuf, message: String },
+}
 
 #[derive(Debug, Clone)]
 pub struct SenderConfig {
@@ -26,6 +48,9 @@ pub struct SenderConfig {
     /// Response bytes kept for the audit; the rest is not read.
     pub max_response_body: usize,
     pub policy: TargetPolicy,
+    /// A PEM file of one or more CA certificates trusted for HTTPS besides the system's roots
+    /// (an internal CA, say).
+    pub extra_ca_bundle: Option<PathBuf>,
 }
 
 impl Default for SenderConfig {
@@ -35,8 +60,20 @@ impl Default for SenderConfig {
             request_timeout: Duration::from_secs(15),
             max_response_body: 64 * 1024,
             policy: TargetPolicy::default(),
+            extra_ca_bundle: None,
         }
     }
+}
+
+/// The certificates of a PEM bundle; an unreadable file or one with no certificate is an error.
+fn read_ca_bundle(path: &PathBuf) -> Result<Vec<reqwest::Certificate>, SenderError> {
+    let bad = |message: String| SenderError::CaBundle { path: path.clone(), message };
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(format!("not a PEM certificate bundle: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad("no certificate in it (expected one or more -----BEGIN CERTIFICATE----- blocks)".into()));
+    }
+    Ok(certs)
 }
 
 /// What to send.
@@ -49,7 +86,16 @@ pub struct Request<'a> {
     pub attempt: i32,
     pub body: &'a [u8],
     pub secrets: &'a [SigningSecret],
+    /// `hookd-occurred-at`: when the event happened (a test event: when it is sent).
+    pub occurred_at: DateTime<Utc>,
+    /// `hookd-sequence`: the outbox row's id; `None` (no header) for a test event.
+    pub sequence: Option<i64>,
+    /// The webhook's custom headers.
+    pub headers: &'a CustomHeaders,
 }
+
+/// No custom headers.
+pub static NO_HEADERS: CustomHeaders = CustomHeaders::new();
 
 /// What happened, whatever happened.
 #[derive(Debug, Clone)]
@@ -90,16 +136,24 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn new(config: SenderConfig) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    pub fn new(config: SenderConfig) -> Result<Self, SenderError> {
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            // The system's roots (reqwest's `rustls-tls-native-roots`), never a bundled list.
+            .tls_built_in_native_certs(true)
             .redirect(reqwest::redirect::Policy::none())
             // Environment proxies would send requests somewhere the guard never vetted.
             .no_proxy()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .dns_resolver(Arc::new(VettingResolver::new(Arc::new(config.policy.clone()))))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()?;
+            .pool_idle_timeout(Duration::from_secs(60));
+        if let Some(path) = &config.extra_ca_bundle {
+            for cert in read_ca_bundle(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder.build()?;
         Ok(Self { client, config: Arc::new(config) })
     }
 
@@ -127,6 +181,20 @@ impl Sender {
             return Err(failure(ErrorClass::Request, "no valid signing secret: the stored secret is malformed".into()));
         }
         let mut headers = HeaderMap::new();
+        // Custom headers first, so hookd's own are never overridden. They were validated when
+        // saved; checked again here since the row may have been written some other way.
+        let custom = validate_headers(req.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+            .map_err(|e| failure(ErrorClass::Request, format!("the webhook's custom headers are refused: {}", e.message)))?;
+        for (name, value) in &custom {
+            let name = HeaderName::from_bytes(name.as_bytes());
+            let value = HeaderValue::from_str(value);
+            let (Ok(name), Ok(mut value)) = (name, value) else {
+                return Err(failure(ErrorClass::Request, "a custom header is not a valid HTTP header".into()));
+            };
+            // Often a credential: kept out of any debug output of the request.
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         let mut put = |name: &'static str, value: String| {
@@ -141,6 +209,10 @@ impl Sender {
         put("webhook-signature", signature_header(req.secrets, req.msg_id, timestamp, req.body))?;
         put(EVENT_TYPE_HEADER, req.event_type.to_owned())?;
         put(ATTEMPT_HEADER, req.attempt.to_string())?;
+        put(OCCURRED_AT_HEADER, req.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true))?;
+        if let Some(sequence) = req.sequence {
+            put(SEQUENCE_HEADER, sequence.to_string())?;
+        }
         Ok(self.client.post(url).headers(headers).body(req.body.to_vec()))
     }
 
@@ -212,26 +284,29 @@ fn failure(class: ErrorClass, detail: String) -> Response {
     }
 }
 
-/// Maps a client error to its class by walking its causes.
+/// Maps a client error to its class by walking its causes: our resolver's refusal or DNS
+/// failure, then a rustls error anywhere in the chain (a bad or untrusted certificate, a failed
+/// handshake), then the client's own timeout and connect flags. The text is only a fallback.
 fn classify(e: &reqwest::Error) -> Response {
     let mut detail = e.to_string();
     let mut source = e.source();
     let mut class = None;
+    let mut tls = false;
     while let Some(cause) = source {
         detail.push_str(": ");
         detail.push_str(&cause.to_string());
         if let Some(resolve) = cause.downcast_ref::<ResolveError>() {
-            class = Some(match resolve {
-                ResolveError::Refused { .. } => ErrorClass::RefusedTarget,
-                _ => ErrorClass::Dns,
-            });
+            class = Some(if resolve.is_refused() { ErrorClass::RefusedTarget } else { ErrorClass::Dns });
         }
+        tls |= is_rustls_error(cause);
         source = cause.source();
     }
     let lower = detail.to_ascii_lowercase();
-    let class = class.unwrap_or(if e.is_timeout() {
+    let class = class.unwrap_or(if tls {
+        ErrorClass::Tls
+    } else if e.is_timeout() {
         ErrorClass::Timeout
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    } else if lower.contains("certificate") || lower.contains("tls handshake") || lower.contains("peer is incompatible") {
         ErrorClass::Tls
     } else if e.is_connect() {
         ErrorClass::Connect
@@ -239,4 +314,15 @@ fn classify(e: &reqwest::Error) -> Response {
         ErrorClass::Request
     });
     failure(class, detail)
+}
+
+/// Whether `cause` is a rustls error, bare or inside an `io::Error` (tokio-rustls reports a
+/// failed handshake as `io::Error(InvalidData, rustls::Error)`, and `io::Error::source` skips
+/// the error it wraps, so it is looked at here).
+fn is_rustls_error(cause: &(dyn StdError + 'static)) -> bool {
+    cause.is::<rustls::Error>()
+        || cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .is_some_and(|inner| inner.is::<rustls::Error>())
 }

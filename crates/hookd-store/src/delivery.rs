@@ -25,11 +25,20 @@ pub struct ClaimedDelivery {
     /// The payload as stored, as text: the exact bytes sent and signed on every attempt.
     pub payload: String,
     pub occurred_at: DateTime<Utc>,
+    /// The outbox row's id: increasing in insert order across the database, sent as
+    /// `hookd-sequence` so receivers can order (ids are taken at insert, so a transaction that
+    /// commits late can carry a lower one than an event already delivered).
+    pub sequence: i64,
     pub webhook_id: Uuid,
     pub url: String,
     pub secret: String,
     /// The secret a rotation replaced, while its grace period lasts: it signs beside `secret`.
     pub previous_secret: Option<String>,
+    /// The webhook's custom headers, sent with the request; left out of `Debug` (values are often
+    /// credentials).
+    pub headers: sqlx::types::Json<hookd_core::headers::CustomHeaders>,
+    /// The webhook's rate limit (requests per second from each process), if it has one.
+    pub max_rps: Option<i32>,
 }
 
 impl std::fmt::Debug for ClaimedDelivery {
@@ -143,12 +152,12 @@ impl Store {
                  CROSS JOIN LATERAL (SELECT coalesce(w.active, false) AND o.event_id IS NOT NULL AS sendable) s
                  WHERE d.id = due.id
                  RETURNING d.id, d.state, d.lease_token, d.attempts AS attempt, d.attempts - d.attempt_base AS schedule_attempt,
-                           d.event_id, o.event_type, o.payload::text AS payload, o.occurred_at,
-                           d.webhook_id, w.url, w.secret,
+                           d.event_id, o.event_type, o.payload::text AS payload, o.occurred_at, o.id AS sequence,
+                           d.webhook_id, w.url, w.secret, w.headers, w.max_rps,
                            CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END AS previous_secret
              )
-             SELECT id, lease_token, attempt, schedule_attempt, event_id, event_type, payload, occurred_at,
-                    webhook_id, url, secret, previous_secret
+             SELECT id, lease_token, attempt, schedule_attempt, event_id, event_type, payload, occurred_at, sequence,
+                    webhook_id, url, secret, previous_secret, headers, max_rps
              FROM claimed WHERE state = 'running'",
         )
         .bind(worker)
@@ -198,7 +207,17 @@ impl Store {
     /// Every attempt is recorded (it happened). The state change is fenced on the lease token: a
     /// finish whose lease was rescued meanwhile changes nothing, and its delivery id is returned
     /// as stale. A retry due for a webhook that was disabled meanwhile is cancelled instead.
+    ///
+    /// Endpoint health is judged with the default `disable_after`; see
+    /// [`Store::delivery_finish_many_with`].
     pub async fn delivery_finish_many(&self, finishes: &[Finish]) -> Result<Vec<i64>> {
+        self.delivery_finish_many_with(finishes, Some(hookd_core::outcome::DEFAULT_DISABLE_AFTER)).await
+    }
+
+    /// [`Store::delivery_finish_many`], judging endpoint health in the same transaction
+    /// ([`crate::health`]): a 410 disables its webhook, and so does a failure after failing without
+    /// a success for `disable_after` (`None`: never).
+    pub async fn delivery_finish_many_with(&self, finishes: &[Finish], disable_after: Option<Duration>) -> Result<Vec<i64>> {
         if finishes.is_empty() {
             return Ok(Vec::new());
         }
@@ -224,7 +243,7 @@ impl Store {
         let records: Vec<AttemptRecord> = finishes.iter().map(|f| f.attempt.clone()).collect();
 
         let mut tx = self.pool().begin().await?;
-        attempt_insert_many(&mut tx, &records).await?;
+        let attempt_ids = attempt_insert_many(&mut tx, &records).await?;
         let applied: Vec<i64> = sqlx::query_scalar(
             "WITH input AS (
                  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::int[], $6::text[])
@@ -276,6 +295,7 @@ impl Store {
         .bind(&errors)
         .fetch_all(&mut *tx)
         .await?;
+        crate::health::health_record(&mut tx, &records, &attempt_ids, disable_after).await?;
         tx.commit().await?;
         let stale = ids.into_iter().filter(|id| !applied.contains(id)).collect();
         Ok(stale)

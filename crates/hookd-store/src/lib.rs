@@ -7,13 +7,17 @@
 //! - [`webhook`]: webhooks and their subscriptions.
 //! - [`delivery`]: claim, release, finish (fenced), rescue and replay of deliveries.
 //! - [`attempt`]: the append-only audit of every HTTP attempt.
+//! - [`health`]: endpoint health: `failing_since`, and disabling a webhook on a 410 or after failing too long.
 //! - [`worker`]: live `hookd serve` processes and their heartbeats.
+//! - [`retention`]: dropping old attempt partitions, pruning finished rows.
 //! - [`stats`]: figures about the database itself, for the benchmark.
 
 pub mod attempt;
 pub mod delivery;
 pub mod event_type;
+pub mod health;
 pub mod outbox;
+pub mod retention;
 pub mod stats;
 pub mod webhook;
 pub mod worker;

@@ -1,14 +1,17 @@
 //! Webhooks: where events go, which events, and whether they go at all.
 
 use chrono::{DateTime, Utc};
+use hookd_core::headers::CustomHeaders;
 use hookd_core::webhook::WebhookFields;
 use serde::Serialize;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::{field_error, Result, Store, StoreError};
 
 const COLUMNS: &str = "id, name, url, events, active, integration, secret, previous_secret, previous_secret_expires_at, \
-                       event_count, last_failed_at, disabled_reason, disabled_at, created_at, updated_at";
+                       event_count, last_failed_at, disabled_reason, disabled_at, created_at, updated_at, headers, \
+                       failing_since, disabled_attempt_id, max_rps";
 
 #[derive(Clone, Serialize, sqlx::FromRow)]
 pub struct Webhook {
@@ -32,6 +35,16 @@ pub struct Webhook {
     pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Custom headers sent with every request, lower-case name to value (a JSON object). Shown
+    /// to admins; left out of `Debug` so they never reach a log.
+    pub headers: Json<CustomHeaders>,
+    /// When the current run of failed real attempts began (no success since); `None` while the
+    /// endpoint works. A webhook failing for `disable_after` is disabled.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The attempt whose response disabled the webhook (a 410), kept in the audit.
+    pub disabled_attempt_id: Option<i64>,
+    /// Requests per second to this webhook from each worker process; `None` for no limit.
+    pub max_rps: Option<i32>,
 }
 
 impl std::fmt::Debug for Webhook {
@@ -79,13 +92,14 @@ impl Store {
         };
         self.check_events_exist(events).await?;
         let webhook = sqlx::query_as(&format!(
-            "INSERT INTO hookd.webhooks (name, url, events, secret, integration) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
+            "INSERT INTO hookd.webhooks (name, url, events, secret, integration, headers) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
         ))
         .bind(name)
         .bind(url.as_str())
         .bind(events)
         .bind(self.seal(secret))
         .bind(integration)
+        .bind(Json(fields.headers.clone().unwrap_or_default()))
         .fetch_one(self.pool())
         .await?;
         self.opened(webhook)
@@ -134,7 +148,7 @@ impl Store {
         let webhook = sqlx::query_as(&format!(
             "UPDATE hookd.webhooks
              SET name = coalesce($2, name), url = coalesce($3, url), events = coalesce($4, events),
-                 integration = coalesce($5, integration), updated_at = now()
+                 integration = coalesce($5, integration), headers = coalesce($6, headers), updated_at = now()
              WHERE id = $1 RETURNING {COLUMNS}"
         ))
         .bind(id)
@@ -142,6 +156,7 @@ impl Store {
         .bind(fields.url.as_ref().map(|u| u.as_str()))
         .bind(&fields.events)
         .bind(integration)
+        .bind(fields.headers.as_ref().map(Json))
         .fetch_optional(self.pool())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))?;
@@ -157,6 +172,8 @@ impl Store {
              SET active = $2,
                  disabled_reason = CASE WHEN $2 THEN NULL ELSE $3 END,
                  disabled_at = CASE WHEN $2 THEN NULL ELSE now() END,
+                 disabled_attempt_id = NULL,
+                 failing_since = CASE WHEN $2 THEN NULL ELSE failing_since END,
                  updated_at = now()
              WHERE id = $1 RETURNING {COLUMNS}"
         ))
@@ -170,6 +187,21 @@ impl Store {
             cancel_pending(&mut tx, id, "webhook disabled").await?;
         }
         tx.commit().await?;
+        self.opened(webhook)
+    }
+
+    /// Sets (or, with `None`, removes) the webhook's rate limit; validate it first with
+    /// [`hookd_core::rate::validate_max_rps`]. Worker processes apply it from their next claim of
+    /// the webhook's deliveries.
+    pub async fn webhook_set_max_rps(&self, id: Uuid, max_rps: Option<i32>) -> Result<Webhook> {
+        let webhook = sqlx::query_as(&format!(
+            "UPDATE hookd.webhooks SET max_rps = $2, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
+        ))
+        .bind(id)
+        .bind(max_rps)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))?;
         self.opened(webhook)
     }
 
@@ -194,6 +226,8 @@ impl Store {
              SET active = $2,
                  disabled_reason = CASE WHEN $2 THEN NULL ELSE $3 END,
                  disabled_at = CASE WHEN $2 THEN NULL ELSE coalesce(disabled_at, now()) END,
+                 disabled_attempt_id = CASE WHEN $2 THEN NULL ELSE disabled_attempt_id END,
+                 failing_since = CASE WHEN $2 THEN NULL ELSE failing_since END,
                  updated_at = now()
              WHERE id = ANY ($1) RETURNING id",
         )

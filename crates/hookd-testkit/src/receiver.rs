@@ -15,6 +15,8 @@ use futures::stream;
 #[derive(Debug, Clone)]
 pub struct Received {
     pub path: String,
+    /// The request target as it arrived: path and query, byte for byte.
+    pub path_and_query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
     pub at: SystemTime,
@@ -123,7 +125,8 @@ impl Receiver {
 }
 
 async fn answer(State(inner): State<Arc<Inner>>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let request = Received { path: uri.path().to_owned(), headers, body, at: SystemTime::now() };
+    let path_and_query = uri.path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_else(|| uri.path().to_owned());
+    let request = Received { path: uri.path().to_owned(), path_and_query, headers, body, at: SystemTime::now() };
     let index = {
         let mut received = inner.received.lock().expect("not poisoned");
         received.push(request.clone());

@@ -41,10 +41,14 @@ impl Claimer {
                 slot = self.dispatcher.slot() => slot,
             };
             if !backlog {
+                // A webhook held back by its circuit, a pause or its rate limit may be claimable
+                // before the next poll: look then.
+                let held_back_until = self.dispatcher.next_wake();
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = self.wakers.claimer.notified() => {}
                     _ = tokio::time::sleep(self.config.poll_interval) => {}
+                    _ = sleep_until(held_back_until) => {}
                 }
                 tokio::time::sleep_until(last_claim + self.config.fetch_cooldown).await;
             }
@@ -68,5 +72,13 @@ impl Claimer {
 
     fn dispatcher_timeout(&self) -> Duration {
         self.dispatcher.request_timeout()
+    }
+}
+
+/// Sleeps until `at`, or forever when there is no such instant.
+async fn sleep_until(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(Instant::from_std(at)).await,
+        None => std::future::pending().await,
     }
 }

@@ -1,6 +1,8 @@
 //! Dispatcher: sends claimed deliveries within two limits (a global number of slots, and a
 //! per-webhook number so one slow receiver cannot take them all), and turns each result into the
-//! delivery's next state by the retry schedule.
+//! delivery's next state by the retry schedule. Each result also feeds the webhook's circuit and
+//! rate limit ([`crate::endpoints`]), which hold back the next claims of a failing, throttling or
+//! rate-limited webhook.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +13,8 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use hookd_core::schedule::Decision;
 use hookd_core::signing::SigningSecret;
-use hookd_core::outcome::ErrorClass;
+use hookd_core::circuit::Transition;
+use hookd_core::outcome::{ErrorClass, Observed};
 use hookd_send::{Request, Response, Sender};
 use hookd_store::delivery::{ClaimedDelivery, Finish, NextState};
 use hookd_store::Store;
@@ -19,6 +22,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::endpoints::Endpoints;
 use crate::recorder::{attempt_record, AttemptContext};
 use crate::{Wakers, WorkerConfig};
 
@@ -34,6 +38,8 @@ pub struct Dispatcher {
     leases: Arc<Mutex<HashMap<i64, Sending>>>,
     /// Wakes the claimer when a send finishes and frees a slot.
     freed: Arc<Wakers>,
+    /// Circuits and rate limits per webhook, in this process.
+    endpoints: Arc<Endpoints>,
 }
 
 impl Dispatcher {
@@ -46,6 +52,7 @@ impl Dispatcher {
     ) -> Self {
         Self {
             freed: wakers,
+            endpoints: Arc::new(Endpoints::new(config.circuit_policy())),
             slots: Arc::new(Semaphore::new(config.concurrency)),
             store,
             sender,
@@ -80,12 +87,23 @@ impl Dispatcher {
 
     /// Requests in flight per webhook, for the webhooks that have any: the claim takes no more
     /// of a webhook's deliveries than its free slots. Idle webhooks' semaphores are forgotten on
-    /// the way.
+    /// the way. A webhook held back by its circuit or rate limit counts as that much fuller (as
+    /// full as it gets while its circuit is open or its bucket is empty).
     pub fn webhooks_in_flight(&self) -> Vec<(Uuid, i64)> {
         let cap = self.config.per_webhook_concurrency;
-        let mut map = self.webhook_slots.lock().expect("not poisoned");
-        map.retain(|_, sem| sem.available_permits() < cap);
-        map.iter().map(|(id, sem)| (*id, (cap - sem.available_permits()) as i64)).collect()
+        let mut in_flight: HashMap<Uuid, i64> = {
+            let mut map = self.webhook_slots.lock().expect("not poisoned");
+            map.retain(|_, sem| sem.available_permits() < cap);
+            map.iter().map(|(id, sem)| (*id, (cap - sem.available_permits()) as i64)).collect()
+        };
+        self.endpoints.hold_back(&mut in_flight, cap as i64, Instant::now());
+        in_flight.into_iter().collect()
+    }
+
+    /// When a webhook held back by its circuit, a pause or its rate limit may be claimed again
+    /// (the claimer looks then instead of waiting for its next poll).
+    pub fn next_wake(&self) -> Option<Instant> {
+        self.endpoints.next_wake(Instant::now())
     }
 
     fn webhook_slot(&self, webhook: Uuid) -> Option<OwnedSemaphorePermit> {
@@ -95,21 +113,36 @@ impl Dispatcher {
     }
 
     /// Starts a send for each claimed delivery, one slot each. The claim already respected the
-    /// per-webhook limit; a delivery that still finds its webhook full (another claim raced it)
-    /// goes straight back to the queue, unattempted.
+    /// per-webhook limit; a delivery that still finds its webhook full (another claim raced it),
+    /// or over its rate limit (the first claim since the limit was set), goes straight back to the
+    /// queue, unattempted.
     pub async fn dispatch(&mut self, claimed: Vec<ClaimedDelivery>, slots: Vec<OwnedSemaphorePermit>) {
         let mut handed_back = Vec::new();
         for (delivery, slot) in claimed.into_iter().zip(slots) {
+            if !self.endpoints.admit(delivery.webhook_id, delivery.max_rps) {
+                handed_back.push((delivery.id, delivery.lease_token));
+                continue;
+            }
             let Some(webhook_slot) = self.webhook_slot(delivery.webhook_id) else {
                 handed_back.push((delivery.id, delivery.lease_token));
                 continue;
             };
             let sending = Sending { delivery: delivery.clone(), started_at: Utc::now(), started: Instant::now() };
             self.leases.lock().expect("not poisoned").insert(delivery.id, sending);
-            let (sender, finishes, leases, config, freed) =
-                (self.sender.clone(), self.finishes.clone(), self.leases.clone(), self.config.clone(), self.freed.clone());
+            let (sender, finishes, leases, config, freed, endpoints) = (
+                self.sender.clone(),
+                self.finishes.clone(),
+                self.leases.clone(),
+                self.config.clone(),
+                self.freed.clone(),
+                self.endpoints.clone(),
+            );
             self.in_flight.spawn(async move {
-                let finish = deliver(&sender, &config, &delivery).await;
+                let (finish, observed) = deliver(&sender, &config, &delivery).await;
+                // Before the webhook's slot is freed, so the next claim already sees an open circuit.
+                if let Some(change) = endpoints.record(delivery.webhook_id, &observed, Instant::now()) {
+                    log_transition(&config, delivery.webhook_id, change);
+                }
                 drop(webhook_slot);
                 // Holding the slot until the recorder accepts the finish is the back-pressure
                 // that keeps claims from outrunning the recorder.
@@ -120,6 +153,7 @@ impl Dispatcher {
                 freed.claimer.notify_one();
             });
         }
+        self.endpoints.claim_dispatched();
         if !handed_back.is_empty() {
             if let Err(e) = self.store.delivery_release_many(&handed_back).await {
                 tracing::warn!(error = %e, "could not hand back deliveries; their leases will expire");
@@ -185,8 +219,25 @@ fn attempt_context<'a>(config: &'a WorkerConfig, delivery: &'a ClaimedDelivery) 
     }
 }
 
-/// One attempt at one delivery: sign, send, and decide what comes next.
-async fn deliver(sender: &Sender, config: &WorkerConfig, delivery: &ClaimedDelivery) -> Finish {
+fn log_transition(config: &WorkerConfig, webhook_id: Uuid, change: Transition) {
+    let cooldown_ms = config.circuit_cooldown.as_millis() as u64;
+    match change {
+        Transition::Opened => tracing::warn!(
+            %webhook_id, cooldown_ms,
+            "circuit opened: no more claims for this webhook until the cool-down is over, then one probe at a time"
+        ),
+        Transition::Reopened => tracing::warn!(%webhook_id, cooldown_ms, "circuit probe failed: open for another cool-down"),
+        Transition::Closed => tracing::info!(%webhook_id, "circuit closed: the endpoint answered; claiming as usual"),
+        Transition::Paused(pause) => tracing::info!(
+            %webhook_id, pause_ms = pause.as_millis() as u64,
+            "receiver asked to slow down: no claims for this webhook until the pause is over"
+        ),
+    }
+}
+
+/// One attempt at one delivery: sign, send, and decide what comes next. Also returns what was
+/// observed, for the webhook's circuit.
+async fn deliver(sender: &Sender, config: &WorkerConfig, delivery: &ClaimedDelivery) -> (Finish, Observed) {
     // During a rotation's grace period the previous secret signs too: two `v1,` signatures.
     let secrets: Vec<SigningSecret> = std::iter::once(&delivery.secret)
         .chain(&delivery.previous_secret)
@@ -200,6 +251,9 @@ async fn deliver(sender: &Sender, config: &WorkerConfig, delivery: &ClaimedDeliv
             attempt: delivery.attempt,
             body: delivery.payload.as_bytes(),
             secrets: &secrets,
+            occurred_at: delivery.occurred_at,
+            sequence: Some(delivery.sequence),
+            headers: &delivery.headers,
         })
         .await;
     let jitter = rand::random::<f64>() * 2.0 - 1.0;
@@ -210,7 +264,7 @@ async fn deliver(sender: &Sender, config: &WorkerConfig, delivery: &ClaimedDeliv
         Decision::Dead => NextState::Failed,
     };
     let attempt = attempt_record(&response, attempt_context(config, delivery));
-    Finish { delivery_id: delivery.id, lease_token: delivery.lease_token, next, attempt }
+    (Finish { delivery_id: delivery.id, lease_token: delivery.lease_token, next, attempt }, response.observed())
 }
 
 fn to_chrono(delay: Duration) -> chrono::TimeDelta {

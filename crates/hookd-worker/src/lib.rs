@@ -7,16 +7,23 @@
 //! 3. the [`fanout`], which turns committed outbox rows into one delivery per subscribed webhook;
 //! 4. the [`claimer`] leases due deliveries in batches, as many as there are free send slots,
 //! 5. and the [`dispatcher`] sends each one (signed, outside any transaction) within the global
-//!    and per-webhook concurrency limits, deciding from the result what comes next;
+//!    and per-webhook concurrency limits, deciding from the result what comes next; the
+//!    [`endpoints`] (circuit breaker, pause on 429, `max_rps`) hold back the claims of a webhook
+//!    that is failing, throttling or rate-limited;
 //! 6. the [`recorder`] writes attempts and state changes in batches, fenced by lease;
 //! 7. failed attempts come back due later by the retry schedule, and the [`rescuer`] takes back
 //!    the leases of workers that died, while [`heartbeat`] proves this one is alive.
+//!
+//! 8. The [`cleaner`] keeps the history bounded: attempt partitions are made ahead and dropped
+//!    whole after the retention period; finished deliveries and events are pruned.
 //!
 //! [`shutdown`] says how it all stops. [`test_event`] is Send Test Event: the same send and
 //! record path, run once, now.
 
 pub mod claimer;
+pub mod cleaner;
 pub mod dispatcher;
+pub mod endpoints;
 pub mod fanout;
 pub mod heartbeat;
 pub mod recorder;
@@ -63,6 +70,17 @@ pub struct WorkerConfig {
     pub record_batch: usize,
     pub record_linger: Duration,
     pub schedule: RetrySchedule,
+    /// A webhook failing without a success for this long is disabled at its next failure; zero
+    /// never disables (README "Endpoint health").
+    pub disable_after: Duration,
+    /// Consecutive failed attempts that open a webhook's circuit in this process (0: never), and
+    /// how long it stays open before one probe is let through.
+    pub circuit_failures: u32,
+    pub circuit_cooldown: Duration,
+    /// How long attempts, finished deliveries and fanned-out events are kept.
+    pub retention: Duration,
+    /// How often the cleaner runs.
+    pub retention_interval: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -83,7 +101,23 @@ impl Default for WorkerConfig {
             record_batch: 500,
             record_linger: Duration::from_millis(5),
             schedule: RetrySchedule::default(),
+            disable_after: hookd_core::outcome::DEFAULT_DISABLE_AFTER,
+            circuit_failures: hookd_core::circuit::DEFAULT_FAILURES,
+            circuit_cooldown: hookd_core::circuit::DEFAULT_COOLDOWN,
+            retention: Duration::from_secs(30 * 24 * 3600),
+            retention_interval: Duration::from_secs(600),
         }
+    }
+}
+
+impl WorkerConfig {
+    /// `disable_after` as the store takes it: `None` when switched off.
+    pub fn disable_after(&self) -> Option<Duration> {
+        (!self.disable_after.is_zero()).then_some(self.disable_after)
+    }
+
+    pub fn circuit_policy(&self) -> hookd_core::circuit::CircuitPolicy {
+        hookd_core::circuit::CircuitPolicy { failures: self.circuit_failures, cooldown: self.circuit_cooldown }
     }
 }
 
@@ -112,6 +146,7 @@ pub async fn run(
     services.spawn("waker", waker::Waker::new(store.clone(), wakers.clone()).run(services.token()));
     services.spawn("rescuer", rescuer::Rescuer::new(store.clone(), config.clone(), wakers.clone()).run(services.token()));
     services.spawn("fanout", fanout::Fanout::new(store.clone(), config.clone(), wakers.clone()).run(services.token()));
+    services.spawn("cleaner", cleaner::Cleaner::new(store.clone(), config.clone()).run(services.token()));
     // The heartbeat outlives the shutdown signal: while in-flight requests finish, this worker is
     // alive and its leases must not be taken back by another one.
     let heartbeat_stop = CancellationToken::new();

@@ -1,6 +1,7 @@
 //! Rescuer: moves deliveries leased by a dead or stalled worker back to `pending` (or to `failed`
 //! once they have used every attempt), in batches, and folds in webhook counters that were
-//! deferred while an admin held the webhook's row. Runs in every process; SKIP LOCKED lets them
+//! deferred while an admin held the webhook's row (and the endpoint health judged then: a 410
+//! disables its webhook here, later but surely). Runs in every process; SKIP LOCKED lets them
 //! share the work without a leader.
 
 use std::sync::Arc;
@@ -28,6 +29,8 @@ impl Rescuer {
             .delivery_rescue_expired(self.config.heartbeat_timeout, self.config.schedule.max_attempts() as i32)
             .await?;
         self.store.webhook_counts_fold().await?;
+        // Health signals deferred by a locked webhook row: a 410 seen meanwhile disables it now.
+        self.store.webhook_health_fold(self.config.disable_after()).await?;
         if rescued.requeued > 0 || rescued.failed > 0 {
             tracing::warn!(requeued = rescued.requeued, failed = rescued.failed, "rescued deliveries from expired leases");
             self.wakers.claimer.notify_one();

@@ -5,7 +5,9 @@
 
 use chrono::Utc;
 use hookd_core::event_type::WILDCARD;
+use hookd_core::headers::CustomHeaders;
 use hookd_core::signing::SigningSecret;
+use hookd_send::sender::NO_HEADERS;
 use hookd_send::{Request, Response, Sender};
 use hookd_store::webhook::Webhook;
 use hookd_store::Store;
@@ -31,6 +33,8 @@ pub struct TestTarget<'a> {
     pub secrets: Vec<SigningSecret>,
     /// The webhook's subscriptions: the default event type is the first of them.
     pub events: &'a [String],
+    /// The webhook's custom headers, sent as on a real delivery.
+    pub headers: &'a CustomHeaders,
 }
 
 impl<'a> TestTarget<'a> {
@@ -41,12 +45,13 @@ impl<'a> TestTarget<'a> {
             url: &webhook.url,
             secrets: webhook.signing_secrets(Utc::now()).into_iter().filter_map(|s| SigningSecret::parse(s).ok()).collect(),
             events: &webhook.events,
+            headers: &webhook.headers,
         }
     }
 
     /// A URL typed into a form and not saved: signed with a throwaway secret, since there is none yet.
     pub fn unsaved(url: &'a str) -> Self {
-        Self { webhook_id: None, url, secrets: vec![SigningSecret::from_key(rand::random())], events: &[] }
+        Self { webhook_id: None, url, secrets: vec![SigningSecret::from_key(rand::random())], events: &[], headers: &NO_HEADERS }
     }
 }
 
@@ -95,6 +100,10 @@ pub async fn send_test(
             attempt: 1,
             body: &body,
             secrets: &target.secrets,
+            // A test event happens as it is sent, and has no place in the outbox's sequence.
+            occurred_at: Utc::now(),
+            sequence: None,
+            headers: target.headers,
         })
         .await;
     let record = attempt_record(

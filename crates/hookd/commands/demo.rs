@@ -49,6 +49,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         name: Some("Demo receiver".into()),
         url: Some(format!("http://{addr}/hooks")),
         events: Some(vec!["*".into()]),
+        headers: None,
     }
     .validate(&config.target_policy())?;
     let webhook = store.webhook_insert(&fields, &secret.expose(), "demo").await?;

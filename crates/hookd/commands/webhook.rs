@@ -2,8 +2,11 @@
 
 use std::process::ExitCode;
 
+use hookd_core::headers::parse_header_line;
+use hookd_core::rate::parse_max_rps;
 use hookd_core::signing::SigningSecret;
-use hookd_core::webhook::WebhookInput;
+use hookd_core::target::TargetPolicy;
+use hookd_core::webhook::{FieldError, WebhookFields, WebhookInput};
 use hookd_store::webhook::{Webhook, WebhookFilter};
 use serde_json::json;
 
@@ -14,10 +17,15 @@ pub async fn run(config: &Config, cmd: WebhookCommand) -> anyhow::Result<ExitCod
     let store = super::open_store(config).await?;
     let policy = config.target_policy();
     match cmd {
-        WebhookCommand::Add { name, url, events, integration, out } => {
-            let fields = WebhookInput { name: Some(name), url: Some(url), events: Some(events) }.validate(&policy)?;
+        WebhookCommand::Add { name, url, events, integration, headers, max_rps, out } => {
+            let max_rps = max_rps.as_deref().map(parse_max_rps).transpose()?.flatten();
+            let input = WebhookInput { name: Some(name), url: Some(url), events: Some(events), headers: Some(header_pairs(&headers)?) };
+            let fields = vetted(input.validate(&policy)?, &policy).await?;
             let secret = SigningSecret::from_key(rand::random()).expose();
-            let webhook = store.webhook_insert(&fields, &secret, &integration).await?;
+            let mut webhook = store.webhook_insert(&fields, &secret, &integration).await?;
+            if max_rps.is_some() {
+                webhook = store.webhook_set_max_rps(webhook.id, max_rps).await?;
+            }
             let mut value = serde_json::to_value(&webhook)?;
             value["secret"] = json!(secret);
             super::print(out, &value, |_| {
@@ -43,9 +51,15 @@ pub async fn run(config: &Config, cmd: WebhookCommand) -> anyhow::Result<ExitCod
                 text
             });
         }
-        WebhookCommand::Update { id, name, url, events, out } => {
-            let input = WebhookInput { name, url, events: (!events.is_empty()).then_some(events) };
-            let webhook = store.webhook_update(id, &input.validate(&policy)?, None).await?;
+        WebhookCommand::Update { id, name, url, events, headers, clear_headers, max_rps, out } => {
+            let max_rps = max_rps.as_deref().map(parse_max_rps).transpose()?;
+            let headers = if clear_headers { Some(Vec::new()) } else if headers.is_empty() { None } else { Some(header_pairs(&headers)?) };
+            let input = WebhookInput { name, url, events: (!events.is_empty()).then_some(events), headers };
+            let fields = vetted(input.validate(&policy)?, &policy).await?;
+            let mut webhook = store.webhook_update(id, &fields, None).await?;
+            if let Some(max_rps) = max_rps {
+                webhook = store.webhook_set_max_rps(id, max_rps).await?;
+            }
             super::print(out, &webhook, render);
         }
         WebhookCommand::Enable { id, out } => {
@@ -108,6 +122,19 @@ the previous secret also signs until {} (two signatures per request until then)"
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--header 'Name: value'` arguments as pairs; validated with the other fields.
+fn header_pairs(lines: &[String]) -> Result<Vec<(String, String)>, FieldError> {
+    lines.iter().map(|l| parse_header_line(l).map(|(n, v)| (n.to_owned(), v.to_owned()))).collect()
+}
+
+/// Resolves a new URL's host and vets every address, as a delivery will (hookd-send's resolver).
+async fn vetted(fields: WebhookFields, policy: &TargetPolicy) -> Result<WebhookFields, FieldError> {
+    if let Some(url) = &fields.url {
+        hookd_send::resolve::vet_url(url, policy).await.map_err(|e| FieldError::new("url", e))?;
+    }
+    Ok(fields)
+}
+
 fn render(w: &Webhook) -> String {
     let mut lines = vec![
         format!("webhook {}", w.id),
@@ -123,6 +150,20 @@ fn render(w: &Webhook) -> String {
     ];
     if let Some(reason) = &w.disabled_reason {
         lines.push(format!("disabled reason: {reason}"));
+    }
+    if let Some(at) = w.disabled_at.filter(|_| !w.active) {
+        lines.push(format!("disabled at:     {}", at.to_rfc3339()));
+    }
+    if let Some(since) = w.failing_since {
+        lines.push(format!("failing since:   {}", since.to_rfc3339()));
+    }
+    if let Some(max_rps) = w.max_rps {
+        lines.push(format!("max rps:         {max_rps}"));
+    }
+    if !w.headers.is_empty() {
+        // Names only: values are often credentials (`--json` shows them).
+        let names: Vec<&str> = w.headers.keys().map(String::as_str).collect();
+        lines.push(format!("headers:         {} (values: --json)", names.join(", ")));
     }
     lines.join("\n")
 }

@@ -84,6 +84,7 @@ impl Bench {
                 name: Some(format!("bench-{n}")),
                 url: Some(format!("http://{}/w/{n}", self.receiver)),
                 events: Some(events.iter().map(|e| e.to_string()).collect()),
+                headers: None,
             }
             .validate(&TargetPolicy::allow_all())?;
             let secret = hookd_core::signing::SigningSecret::from_key(rand::random()).expose();
