@@ -557,8 +557,9 @@ async fn failed_deliveries_are_retried_and_replayed_and_the_log_shows_them() {
     let store = &app.db.store;
     let healthy = Arc::new(AtomicBool::new(false));
     let flag = healthy.clone();
-    // 410 is terminal: a delivery fails at its first attempt while the receiver is unhealthy.
-    let receiver = Receiver::scripted(move |_, _| Reply::status(if flag.load(Ordering::SeqCst) { 200 } else { 410 })).await;
+    // 422 is terminal: a delivery fails at its first attempt while the receiver is unhealthy (not
+    // 410, which also disables the webhook).
+    let receiver = Receiver::scripted(move |_, _| Reply::status(if flag.load(Ordering::SeqCst) { 200 } else { 422 })).await;
     let webhook = app.add("flaky", &receiver.url("/in"), &["payment_received"]).await;
     let id = id_of(&webhook);
     let worker = spawn_worker(store, test_sender(), test_config("1s"));
@@ -574,7 +575,7 @@ async fn failed_deliveries_are_retried_and_replayed_and_the_log_shows_them() {
     let log = app.get(&format!("/api/webhooks/{id}/attempts?limit=1")).await.expect(200);
     assert_eq!((log["total"].as_i64(), log["items"].as_array().unwrap().len()), (Some(2), 1));
     let attempt = &log["items"][0];
-    assert_eq!(attempt["status_code"], 410);
+    assert_eq!(attempt["status_code"], 422);
     assert_eq!(attempt["succeeded"], false);
     assert_eq!(attempt["test"], false);
     assert_eq!(attempt["attempt"], 1);
@@ -598,7 +599,7 @@ async fn failed_deliveries_are_retried_and_replayed_and_the_log_shows_them() {
         .iter()
         .map(|a| (a["attempt"].as_i64().unwrap(), a["status_code"].as_i64().unwrap()))
         .collect();
-    assert_eq!(attempts, [(2, 200), (1, 410)], "newest first");
+    assert_eq!(attempts, [(2, 200), (1, 422)], "newest first");
     let conflict = app.post(&format!("/api/deliveries/{delivery_id}/retry"), json!({})).await.expect(409);
     assert_eq!(conflict["error"], "conflict");
     assert!(conflict["message"].as_str().unwrap().contains("succeeded"), "{conflict}");
@@ -622,7 +623,7 @@ async fn failed_deliveries_are_retried_and_replayed_and_the_log_shows_them() {
 async fn retrying_a_delivery_of_a_disabled_webhook_is_a_conflict() {
     let app = App::new().await;
     let store = &app.db.store;
-    let receiver = Receiver::always(410).await;
+    let receiver = Receiver::always(422).await;
     let webhook = app.add("gone", &receiver.url("/in"), &["payment_received"]).await;
     let id = id_of(&webhook);
     let worker = spawn_worker(store, test_sender(), test_config("1s"));

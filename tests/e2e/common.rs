@@ -113,7 +113,8 @@ pub async fn hookd(db: &hookd_testkit::TestDb, args: &[&str]) -> CliOutput {
     run_command(hookd_command(db, args)).await
 }
 
-/// Environment for `hookd serve` in tests: quick polling, heartbeats and rescue, short leases.
+/// Environment for `hookd serve` in tests: quick polling, heartbeats and rescue, short leases, a
+/// short circuit-breaker cool-down.
 pub const SERVE_ENV: &[(&str, &str)] = &[
     ("HOOKD_POLL_INTERVAL", "100ms"),
     ("HOOKD_HEARTBEAT_INTERVAL", "200ms"),
@@ -122,6 +123,8 @@ pub const SERVE_ENV: &[(&str, &str)] = &[
     ("HOOKD_REQUEST_TIMEOUT", "5s"),
     ("HOOKD_CONNECT_TIMEOUT", "2s"),
     ("HOOKD_RETRY_SCHEDULE", "1s"),
+    // A webhook failing 5 times in a row pauses for this long (README "Endpoint health").
+    ("HOOKD_CIRCUIT_COOLDOWN", "1s"),
 ];
 
 /// A long-running `hookd` process (`serve`, `tail`). Dropping it kills it (SIGKILL), also when

@@ -316,13 +316,62 @@ fn classify(e: &reqwest::Error) -> Response {
     failure(class, detail)
 }
 
-/// Whether `cause` is a rustls error, bare or inside an `io::Error` (tokio-rustls reports a
-/// failed handshake as `io::Error(InvalidData, rustls::Error)`, and `io::Error::source` skips
-/// the error it wraps, so it is looked at here).
+/// Whether `cause` is a rustls error, bare or inside `io::Error`s: tokio-rustls reports a failed
+/// handshake as `io::Error(InvalidData, rustls::Error)`, which the client wraps in another
+/// `io::Error`, and `io::Error::source` skips the error it wraps, so they are unwrapped here.
 fn is_rustls_error(cause: &(dyn StdError + 'static)) -> bool {
-    cause.is::<rustls::Error>()
-        || cause
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .is_some_and(|inner| inner.is::<rustls::Error>())
+    if cause.is::<rustls::Error>() {
+        return true;
+    }
+    match cause.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        Some(inner) => is_rustls_error(inner),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request<'a>(headers: &'a CustomHeaders, secrets: &'a [SigningSecret]) -> Request<'a> {
+        Request {
+            url: "http://127.0.0.1:9/",
+            msg_id: "msg",
+            event_type: "payment_received",
+            attempt: 1,
+            body: b"{}",
+            secrets,
+            occurred_at: Utc::now(),
+            sequence: Some(1),
+            headers,
+        }
+    }
+
+    /// Headers written to the database some other way than through validation are checked again:
+    /// a reserved or malformed one fails the attempt (named, its value not shown) instead of
+    /// overriding hookd's own headers or injecting others.
+    #[tokio::test]
+    async fn stored_custom_headers_are_checked_again_before_sending() {
+        let sender = Sender::new(SenderConfig { policy: TargetPolicy::allow_all(), ..SenderConfig::default() }).unwrap();
+        let secrets = [SigningSecret::from_key([7; hookd_core::signing::SECRET_LEN])];
+        for (name, value) in [("webhook-signature", "v1,forged"), ("x-evil", "a\r\nhost: forged"), ("Host", "forged")] {
+            let headers = CustomHeaders::from([(name.to_owned(), value.to_owned())]);
+            let response = sender.send(request(&headers, &secrets)).await;
+            assert_eq!(response.error, Some(ErrorClass::Request), "{name}");
+            let detail = response.error_detail.unwrap();
+            assert!(detail.contains("custom headers are refused") && !detail.contains("forged"), "{detail}");
+        }
+    }
+
+    #[test]
+    fn an_unusable_ca_bundle_is_an_error_naming_the_setting() {
+        let missing = SenderConfig { extra_ca_bundle: Some("/nonexistent/ca.pem".into()), ..SenderConfig::default() };
+        let err = Sender::new(missing).unwrap_err().to_string();
+        assert!(err.contains("HOOKD_EXTRA_CA_BUNDLE") && err.contains("/nonexistent/ca.pem"), "{err}");
+        let path = std::env::temp_dir().join(format!("hookd-send-not-pem-{}.pem", std::process::id()));
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let err = Sender::new(SenderConfig { extra_ca_bundle: Some(path.clone()), ..SenderConfig::default() }).unwrap_err();
+        assert!(err.to_string().contains("no certificate"), "{err}");
+        std::fs::remove_file(path).ok();
+    }
 }

@@ -10,7 +10,9 @@ use hookd_worker::WorkerConfig;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Worker settings for tests: quick polling and rescue, the given retry schedule.
+/// Worker settings for tests: quick polling and rescue, the given retry schedule, and a circuit
+/// breaker that opens as in production (5 consecutive failures) but cools down in 1 s, so a test
+/// failing one webhook many times is delayed by a second, not by the default 30 s.
 pub fn test_config(schedule: &str) -> WorkerConfig {
     WorkerConfig {
         worker_id: format!("test-{}", uuid::Uuid::new_v4().simple()),
@@ -20,6 +22,7 @@ pub fn test_config(schedule: &str) -> WorkerConfig {
         rescue_interval: Duration::from_millis(200),
         shutdown_grace: Duration::from_secs(5),
         schedule: RetrySchedule::parse(schedule).expect("valid schedule"),
+        circuit_cooldown: Duration::from_secs(1),
         ..WorkerConfig::default()
     }
 }

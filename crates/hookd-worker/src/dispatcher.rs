@@ -23,21 +23,19 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::endpoints::Endpoints;
-use crate::recorder::{attempt_record, AttemptContext};
-use crate::{Wakers, WorkerConfig};
+use crate::recorder::{attempt_record, AttemptContext, Pending};
+use crate::WorkerConfig;
 
 pub struct Dispatcher {
     store: Store,
     sender: Sender,
     config: Arc<WorkerConfig>,
-    finishes: mpsc::Sender<Finish>,
+    finishes: mpsc::Sender<Pending>,
     slots: Arc<Semaphore>,
     webhook_slots: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
     /// Requests in flight, and what each is sending, to record if it must be abandoned at shutdown.
     in_flight: JoinSet<()>,
     leases: Arc<Mutex<HashMap<i64, Sending>>>,
-    /// Wakes the claimer when a send finishes and frees a slot.
-    freed: Arc<Wakers>,
     /// Circuits and rate limits per webhook, in this process.
     endpoints: Arc<Endpoints>,
 }
@@ -47,11 +45,9 @@ impl Dispatcher {
         store: Store,
         sender: Sender,
         config: Arc<WorkerConfig>,
-        finishes: mpsc::Sender<Finish>,
-        wakers: Arc<Wakers>,
+        finishes: mpsc::Sender<Pending>,
     ) -> Self {
         Self {
-            freed: wakers,
             endpoints: Arc::new(Endpoints::new(config.circuit_policy())),
             slots: Arc::new(Semaphore::new(config.concurrency)),
             store,
@@ -129,12 +125,11 @@ impl Dispatcher {
             };
             let sending = Sending { delivery: delivery.clone(), started_at: Utc::now(), started: Instant::now() };
             self.leases.lock().expect("not poisoned").insert(delivery.id, sending);
-            let (sender, finishes, leases, config, freed, endpoints) = (
+            let (sender, finishes, leases, config, endpoints) = (
                 self.sender.clone(),
                 self.finishes.clone(),
                 self.leases.clone(),
                 self.config.clone(),
-                self.freed.clone(),
                 self.endpoints.clone(),
             );
             self.in_flight.spawn(async move {
@@ -144,13 +139,10 @@ impl Dispatcher {
                     log_transition(&config, delivery.webhook_id, change);
                 }
                 drop(webhook_slot);
-                // Holding the slot until the recorder accepts the finish is the back-pressure
-                // that keeps claims from outrunning the recorder.
-                finishes.send(finish).await.ok();
+                // The send slot travels with the finish and is freed once it is written (see
+                // the recorder): claims cannot outrun the recorder.
+                finishes.send(Pending { finish, slot: Some(slot) }).await.ok();
                 leases.lock().expect("not poisoned").remove(&delivery.id);
-                drop(slot);
-                // A free slot may be all the claimer was waiting for.
-                freed.claimer.notify_one();
             });
         }
         self.endpoints.claim_dispatched();
@@ -176,7 +168,7 @@ impl Dispatcher {
             tracing::warn!(abandoned = abandoned.len(), "grace period over; recording in-flight deliveries as abandoned");
             for sending in abandoned {
                 let finish = abandoned_finish(&self.config, sending);
-                self.finishes.send(finish).await.ok();
+                self.finishes.send(Pending { finish, slot: None }).await.ok();
             }
         }
     }

@@ -140,7 +140,7 @@ pub async fn run(
     let wakers = Arc::new(Wakers::default());
     heartbeat::beat_once(&store, &config).await?;
 
-    let (finishes, recorder) = recorder::Recorder::new(store.clone(), config.clone());
+    let (finishes, recorder) = recorder::Recorder::new(store.clone(), config.clone(), wakers.clone());
     let recorder = tokio::spawn(recorder.run());
     let services = shutdown::Services::new(shutdown.clone());
     services.spawn("waker", waker::Waker::new(store.clone(), wakers.clone()).run(services.token()));
@@ -151,7 +151,7 @@ pub async fn run(
     // alive and its leases must not be taken back by another one.
     let heartbeat_stop = CancellationToken::new();
     let heartbeat = tokio::spawn(heartbeat::Heartbeat::new(store.clone(), config.clone()).run(heartbeat_stop.clone()));
-    let dispatcher = dispatcher::Dispatcher::new(store.clone(), sender, config.clone(), finishes, wakers.clone());
+    let dispatcher = dispatcher::Dispatcher::new(store.clone(), sender, config.clone(), finishes);
     let claimer = claimer::Claimer::new(store.clone(), config.clone(), wakers.clone(), dispatcher);
     claimer.run(shutdown.clone()).await;
 

@@ -1,5 +1,9 @@
 //! Recorder: writes attempts and the state changes they cause, many per short transaction
 //! (River's batch completer). A finish waits at most `record_linger` for company.
+//!
+//! Each finish carries the send slot its request used, and the slot is freed only once the
+//! finish is written: a result waiting here still holds a lease, so counting it against the
+//! concurrency limit is what bounds the redeliveries a crash can cause to `concurrency`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,34 +13,46 @@ use hookd_send::Response;
 use hookd_store::attempt::AttemptRecord;
 use hookd_store::delivery::Finish;
 use hookd_store::Store;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use uuid::Uuid;
 
-use crate::WorkerConfig;
+use crate::{Wakers, WorkerConfig};
+
+/// A finish on its way to the database, with the send slot it holds until it is written.
+pub struct Pending {
+    pub finish: Finish,
+    pub slot: Option<OwnedSemaphorePermit>,
+}
 
 pub struct Recorder {
     store: Store,
     config: Arc<WorkerConfig>,
-    finishes: mpsc::Receiver<Finish>,
+    finishes: mpsc::Receiver<Pending>,
+    wakers: Arc<Wakers>,
 }
 
 impl Recorder {
     /// The recorder and the channel that feeds it; it runs until every sender is dropped.
-    pub fn new(store: Store, config: Arc<WorkerConfig>) -> (mpsc::Sender<Finish>, Self) {
-        let (tx, rx) = mpsc::channel(config.concurrency.max(1) * 2);
-        (tx, Self { store, config, finishes: rx })
+    pub fn new(store: Store, config: Arc<WorkerConfig>, wakers: Arc<Wakers>) -> (mpsc::Sender<Pending>, Self) {
+        let (tx, rx) = mpsc::channel(config.concurrency.max(1));
+        (tx, Self { store, config, finishes: rx, wakers })
     }
 
     pub async fn run(mut self) {
         let mut batch = Vec::with_capacity(self.config.record_batch);
+        let mut slots = Vec::with_capacity(self.config.record_batch);
         while let Some(first) = self.finishes.recv().await {
-            batch.push(first);
+            let take = |p: Pending, batch: &mut Vec<Finish>, slots: &mut Vec<_>| {
+                batch.push(p.finish);
+                slots.extend(p.slot);
+            };
+            take(first, &mut batch, &mut slots);
             let linger = tokio::time::sleep(self.config.record_linger);
             tokio::pin!(linger);
             while batch.len() < self.config.record_batch {
                 tokio::select! {
                     more = self.finishes.recv() => match more {
-                        Some(f) => batch.push(f),
+                        Some(p) => take(p, &mut batch, &mut slots),
                         None => break,
                     },
                     _ = &mut linger => break,
@@ -44,6 +60,9 @@ impl Recorder {
             }
             self.write(&batch).await;
             batch.clear();
+            // Written: the slots are free, and a free slot may be all the claimer waits for.
+            slots.clear();
+            self.wakers.claimer.notify_one();
         }
     }
 

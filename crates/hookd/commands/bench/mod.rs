@@ -311,7 +311,11 @@ async fn retry_storm(config: &Config, args: &BenchArgs) -> anyhow::Result<Report
     let mut bench = Bench::new(config, behaviour).await?;
     bench.add_webhooks(10, &["*"]).await?;
     let committed = bench.publish(events).await?;
-    bench.start_workers(args.processes, &worker_env(config.settings.request_timeout, "1s")).await?;
+    // This measures retry throughput: a receiver failing every first attempt would otherwise trip
+    // its circuit breaker (README "Endpoint health") and be probed once per cool-down.
+    let mut env = worker_env(config.settings.request_timeout, "1s");
+    env.push(("HOOKD_CIRCUIT_FAILURES", "0".to_owned()));
+    bench.start_workers(args.processes, &env).await?;
     bench.wait("delivered", events * 10, Duration::from_secs(600), Receipts::delivered_count).await?;
     let (n, seconds, per_second) = throughput(&bench.receipts, None);
     let requests = bench.receipts.requests.load(std::sync::atomic::Ordering::Relaxed);
