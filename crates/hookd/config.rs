@@ -23,6 +23,10 @@ const DEFAULT_FILE: &str = "config/hookd.toml";
 /// Loopback only by default: exposing the admin surface is a decision, not an accident.
 pub const DEFAULT_ADMIN_ADDR: &str = "127.0.0.1:8080";
 
+/// `/readyz`: a due delivery waiting longer than this means the workers are not keeping up (or
+/// stopped claiming).
+pub const DEFAULT_READY_MAX_DUE_AGE: Duration = Duration::from_secs(60);
+
 /// Every setting, with its default. `config/hookd.toml` documents each one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -68,6 +72,9 @@ pub struct Settings {
     pub admin_addr: String,
     /// The admin API's bearer token; without one the API is not served.
     pub admin_token: Option<AdminToken>,
+    /// `/readyz` fails when the oldest due delivery has waited longer than this (0s: not checked).
+    #[serde(with = "humantime_serde")]
+    pub ready_max_due_age: Duration,
     /// Seals signing secrets at rest (32 bytes, base64); read from HOOKD_SECRET_KEY too.
     pub secret_key: Option<SecretKeyText>,
 }
@@ -109,6 +116,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             admin_addr: DEFAULT_ADMIN_ADDR.to_owned(),
             admin_token: None,
+            ready_max_due_age: DEFAULT_READY_MAX_DUE_AGE,
             secret_key: None,
         }
     }

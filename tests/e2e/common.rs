@@ -125,6 +125,9 @@ pub const SERVE_ENV: &[(&str, &str)] = &[
     ("HOOKD_RETRY_SCHEDULE", "1s"),
     // A webhook failing 5 times in a row pauses for this long (README "Endpoint health").
     ("HOOKD_CIRCUIT_COOLDOWN", "1s"),
+    // Health and metrics are served even without an admin token: on a port of each process's own,
+    // so concurrent test processes never compete for the default 127.0.0.1:8080.
+    ("HOOKD_ADMIN_ADDR", "127.0.0.1:0"),
 ];
 
 /// A long-running `hookd` process (`serve`, `tail`). Dropping it kills it (SIGKILL), also when

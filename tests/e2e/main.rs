@@ -13,6 +13,7 @@ mod delivery;
 mod health;
 mod hostile_responses;
 mod leases;
+mod observability;
 mod processes;
 mod producer;
 mod readme_queries;

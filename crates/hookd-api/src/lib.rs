@@ -17,12 +17,15 @@
 //! - [`attempts`]: the delivery log, retry of a failed delivery, replay of a webhook's failures.
 //! - [`openapi`]: `GET /api/openapi.json`, generated from the handlers and types above.
 //! - [`page`]: the web page at `/`, static files from `page/` compiled in; it calls the API above.
+//! - [`health`]: `/healthz`, `/readyz` and `/metrics`, outside `/api/` and without the token; also
+//!   served alone ([`serve_health`]) when no admin token is configured.
 
 pub mod attempts;
 pub mod auth;
 pub mod error;
 pub mod event_types;
 pub mod extract;
+pub mod health;
 pub mod openapi;
 pub mod page;
 pub mod state;
@@ -37,6 +40,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use auth::AdminToken;
+pub use health::HealthState;
 pub use state::ApiState;
 
 use crate::error::ApiError;
@@ -57,6 +61,22 @@ pub fn router(state: ApiState) -> Router {
 /// progress and returns.
 pub async fn serve(listener: TcpListener, state: ApiState, shutdown: CancellationToken) -> std::io::Result<()> {
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown.cancelled_owned()).await
+}
+
+/// [`serve`] with the [`health`] routes beside the API and page (as `hookd serve` runs it).
+pub async fn serve_with_health(
+    listener: TcpListener,
+    state: ApiState,
+    health: HealthState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let app = router(state).merge(health::router(health));
+    axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
+}
+
+/// Only the [`health`] routes (no admin token configured: no API, no page; anything else is 404).
+pub async fn serve_health(listener: TcpListener, health: HealthState, shutdown: CancellationToken) -> std::io::Result<()> {
+    axum::serve(listener, health::router(health)).with_graceful_shutdown(shutdown.cancelled_owned()).await
 }
 
 async fn unknown_route(OriginalUri(uri): OriginalUri) -> ApiError {

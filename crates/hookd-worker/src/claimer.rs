@@ -58,6 +58,7 @@ impl Claimer {
             last_claim = Instant::now();
             match self.store.delivery_claim_batch(&self.config.worker_id, slots.len() as i64, lease, &limits).await {
                 Ok(claimed) => {
+                    crate::instruments::claim_batch(claimed.len());
                     backlog = claimed.len() == slots.len();
                     self.dispatcher.dispatch(claimed, slots).await;
                 }

@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::endpoints::Endpoints;
+use crate::instruments::{self, Outcome};
 use crate::recorder::{attempt_record, AttemptContext, Pending};
 use crate::WorkerConfig;
 
@@ -132,8 +133,10 @@ impl Dispatcher {
                 self.config.clone(),
                 self.endpoints.clone(),
             );
+            let counted = instruments::InFlight::start();
             self.in_flight.spawn(async move {
                 let (finish, observed) = deliver(&sender, &config, &delivery).await;
+                drop(counted);
                 // Before the webhook's slot is freed, so the next claim already sees an open circuit.
                 if let Some(change) = endpoints.record(delivery.webhook_id, &observed, Instant::now()) {
                     log_transition(&config, delivery.webhook_id, change);
@@ -250,11 +253,12 @@ async fn deliver(sender: &Sender, config: &WorkerConfig, delivery: &ClaimedDeliv
         .await;
     let jitter = rand::random::<f64>() * 2.0 - 1.0;
     let decision = config.schedule.decide(response.observed().verdict(), delivery.schedule_attempt.max(1) as u32, jitter);
-    let next = match decision {
-        Decision::Delivered => NextState::Succeeded,
-        Decision::RetryIn(delay) => NextState::RetryAt(Utc::now() + to_chrono(delay)),
-        Decision::Dead => NextState::Failed,
+    let (next, outcome) = match decision {
+        Decision::Delivered => (NextState::Succeeded, Outcome::Delivered),
+        Decision::RetryIn(delay) => (NextState::RetryAt(Utc::now() + to_chrono(delay)), Outcome::Retry),
+        Decision::Dead => (NextState::Failed, Outcome::Failed),
     };
+    instruments::attempt(delivery.webhook_id, outcome, response.duration);
     let attempt = attempt_record(&response, attempt_context(config, delivery));
     (Finish { delivery_id: delivery.id, lease_token: delivery.lease_token, next, attempt }, response.observed())
 }

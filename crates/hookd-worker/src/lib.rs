@@ -17,6 +17,8 @@
 //! 8. The [`cleaner`] keeps the history bounded: attempt partitions are made ahead and dropped
 //!    whole after the retention period; finished deliveries and events are pruned.
 //!
+//! [`instruments`] are the metrics the stages record (served on `GET /metrics` by `hookd serve`).
+//!
 //! [`shutdown`] says how it all stops. [`test_event`] is Send Test Event: the same send and
 //! record path, run once, now.
 
@@ -26,6 +28,7 @@ pub mod dispatcher;
 pub mod endpoints;
 pub mod fanout;
 pub mod heartbeat;
+pub mod instruments;
 pub mod recorder;
 pub mod rescuer;
 pub mod shutdown;

@@ -119,6 +119,8 @@ impl Bench {
                 .env("DATABASE_URL", &self.database_url)
                 .env("HOOKD_ALLOW_PRIVATE_TARGETS", "true")
                 .env("RUST_LOG", "warn")
+                // Each process serves /healthz, /readyz and /metrics on a port of its own.
+                .env("HOOKD_ADMIN_ADDR", "127.0.0.1:0")
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
                 .kill_on_drop(true);
