@@ -69,9 +69,8 @@ pub struct WorkerConfig {
     pub rescue_interval: Duration,
     /// On SIGTERM: how long in-flight requests may run before their leases are released.
     pub shutdown_grace: Duration,
-    /// Finishes written per transaction, at most, and the longest a finish waits for company.
+    /// Finishes written per transaction, at most.
     pub record_batch: usize,
-    pub record_linger: Duration,
     pub schedule: RetrySchedule,
     /// A webhook failing without a success for this long is disabled at its next failure; zero
     /// never disables (README "Endpoint health").
@@ -90,8 +89,8 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             worker_id: format!("hookd-{}", uuid::Uuid::new_v4().simple()),
-            concurrency: 128,
-            per_webhook_concurrency: 64,
+            concurrency: 256,
+            per_webhook_concurrency: 128,
             fan_out_batch: 500,
             claim_batch: 500,
             poll_interval: Duration::from_secs(1),
@@ -102,7 +101,6 @@ impl Default for WorkerConfig {
             rescue_interval: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(20),
             record_batch: 500,
-            record_linger: Duration::from_millis(5),
             schedule: RetrySchedule::default(),
             disable_after: hookd_core::outcome::DEFAULT_DISABLE_AFTER,
             circuit_failures: hookd_core::circuit::DEFAULT_FAILURES,

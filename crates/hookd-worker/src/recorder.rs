@@ -1,5 +1,5 @@
 //! Recorder: writes attempts and the state changes they cause, many per short transaction
-//! (River's batch completer). A finish waits at most `record_linger` for company.
+//! (River's batch completer): each batch is whatever arrived while the last one was written.
 //!
 //! Each finish carries the send slot its request used, and the slot is freed only once the
 //! finish is written: a result waiting here still holds a lease, so counting it against the
@@ -47,15 +47,13 @@ impl Recorder {
                 slots.extend(p.slot);
             };
             take(first, &mut batch, &mut slots);
-            let linger = tokio::time::sleep(self.config.record_linger);
-            tokio::pin!(linger);
+            // Whatever else is queued joins the batch. Under load results pile up while the
+            // previous batch is written, so batches grow by themselves; a lone result is never
+            // kept waiting, and neither is the send slot it holds.
             while batch.len() < self.config.record_batch {
-                tokio::select! {
-                    more = self.finishes.recv() => match more {
-                        Some(p) => take(p, &mut batch, &mut slots),
-                        None => break,
-                    },
-                    _ = &mut linger => break,
+                match self.finishes.try_recv() {
+                    Ok(p) => take(p, &mut batch, &mut slots),
+                    Err(_) => break,
                 }
             }
             self.write(&batch).await;
