@@ -231,3 +231,34 @@ async fn sigterm_stops_an_idle_worker_cleanly() {
     assert_eq!(left, 0, "the worker deregistered");
     assert!(serve.log_text().contains("worker stopped"), "{}", serve.log_text());
 }
+
+/// `--log-format json` makes every log line a JSON object, and each attempt is one line carrying
+/// its fields (event id, webhook, attempt number, status, duration).
+#[tokio::test]
+async fn serve_logs_every_attempt_as_json_with_its_fields() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let receiver = Receiver::always(200).await;
+    let webhook = add_webhook(store, "logged", &receiver.url("/"), &["payment_received"]).await;
+    let mut serve = HookdProcess::serve(&db, &[("HOOKD_LOG_FORMAT", "json")]);
+    let event_id = store.outbox_publish("payment_received", &json!({"payment_id": 3})).await.unwrap();
+    wait_until(DEADLINE, "the delivery succeeded", || async { deliveries_in(store, &webhook, "succeeded").await == 1 }).await;
+    wait_until(DEADLINE, "the attempt is logged", || async { serve.log_text().contains(&event_id.to_string()) }).await;
+    serve.signal("TERM");
+    serve.wait_exit(Duration::from_secs(30)).await;
+
+    let log = serve.log_text();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}")))
+        .collect();
+    let attempt = lines
+        .iter()
+        .find(|l| l["message"] == "attempt" && l["event_id"] == event_id.to_string())
+        .unwrap_or_else(|| panic!("no attempt line for {event_id}:\n{log}"));
+    assert_eq!(attempt["webhook_id"], webhook.id.to_string());
+    assert_eq!(attempt["status"], "200");
+    assert_eq!(attempt["attempt"], 1);
+    assert!(attempt["duration_ms"].is_u64(), "{attempt}");
+}
