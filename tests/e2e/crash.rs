@@ -391,8 +391,20 @@ async fn a_postgres_restart_mid_run_loses_nothing_and_the_worker_reconnects_by_i
     let receiver = Receiver::scripted(|_, _| Reply::status(200).delay(Duration::from_millis(50))).await;
     add_webhook(store, "steady", &receiver.url("/"), &["payment_received"]).await;
 
-    let mut serve = serve_at(&url, &[("HOOKD_CONCURRENCY", "8"), ("HOOKD_RETRY_SCHEDULE", "1s,1s,1s,1s,1s")]);
+    let health_port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let health_addr = format!("127.0.0.1:{health_port}");
+    let readyz = format!("http://{health_addr}/readyz");
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(8)).build().unwrap();
+    let ready_status = || async { http.get(&readyz).send().await.map(|r| r.status().as_u16()).unwrap_or(0) };
+    let mut serve = serve_at(
+        &url,
+        &[("HOOKD_CONCURRENCY", "8"), ("HOOKD_RETRY_SCHEDULE", "1s,1s,1s,1s,1s"), ("HOOKD_ADMIN_ADDR", &health_addr)],
+    );
     let pid = serve.pid();
+    wait_until(DEADLINE, "/readyz answers 200 before the outage", || async { ready_status().await == 200 }).await;
     serve.worker_id(store).await;
     publish_many(store, BEFORE).await;
     wait_until(DEADLINE, "a first part of the run delivered", || async { receiver.count() >= 100 }).await;
@@ -421,8 +433,10 @@ async fn a_postgres_restart_mid_run_loses_nothing_and_the_worker_reconnects_by_i
     let outage_log = log_since(&serve, log_before);
     let outage = stopped.elapsed();
     assert_alive(&mut serve);
+    assert_eq!(ready_status().await, 503, "/readyz reports the outage while it lasts");
     pg.pg_ctl_start().await;
     let restarted = Instant::now();
+    wait_until(DEADLINE, "/readyz answers 200 again after the restart", || async { ready_status().await == 200 }).await;
     eprintln!(
         "database down for {outage:?} (first reported after {reported_after:?}); {delivered_at_stop} of {BEFORE} \
          delivered when it stopped; outage warnings:\n{}",
