@@ -299,7 +299,10 @@ async fn max_rps_spaces_requests_without_slowing_other_webhooks() {
     publish_n(store, "site_published", 15).await;
     publish_n(store, "payment_received", 40).await;
 
-    let worker = spawn(store, test_sender(), test_config("1s"));
+    // The production poll interval: the claimer must wake for each token by itself.
+    let mut config = test_config("1s");
+    config.poll_interval = Duration::from_secs(1);
+    let worker = spawn(store, test_sender(), config);
     wait_until(DEADLINE, "the unlimited webhook's deliveries", || async {
         deliveries_in(store, &free_hook, "succeeded").await == 40
     })
@@ -318,6 +321,11 @@ async fn max_rps_spaces_requests_without_slowing_other_webhooks() {
         assert!(gap(pair[0], pair[1]) >= Duration::from_millis(150), "requests {:?} apart at max_rps 5", gap(pair[0], pair[1]));
     }
     assert!(gap(at[0], at[14]) >= Duration::from_millis(14 * 190), "15 requests at 5 per second take about 2.8 s");
+    assert!(
+        gap(at[0], at[14]) <= Duration::from_millis(14 * 400),
+        "15 requests at 5 per second take about 2.8 s, not {:?}: the limit is a ceiling, not a crawl",
+        gap(at[0], at[14])
+    );
     let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM hookd.attempts WHERE webhook_id = $1")
         .bind(limited_hook.id)
         .fetch_one(store.pool())

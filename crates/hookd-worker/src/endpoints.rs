@@ -150,7 +150,10 @@ impl Endpoints {
     pub fn claim_dispatched(&self) {
         let mut map = self.map.lock().expect("not poisoned");
         for limit in map.values_mut().filter_map(|e| e.limit.as_mut()) {
-            limit.hungry = limit.denied || (limit.reserved > 0 && limit.spent >= limit.reserved);
+            // Wanted more than it got: it spent every reserved token, was refused one at dispatch,
+            // or found the bucket dry before the claim. The claimer then wakes for the next token.
+            let dry = limit.reserved == 0 && limit.ready_at.is_some();
+            limit.hungry = limit.denied || dry || (limit.reserved > 0 && limit.spent >= limit.reserved);
             limit.denied = false;
             limit.reserved = 0;
             limit.spent = 0;
