@@ -38,7 +38,10 @@ impl Drop for TestDb {
             rt.block_on(async move {
                 use sqlx::Connection;
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&format!("{server}/postgres")).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut conn).await;
+                    // `hookd demo` and `hookd bench` work in databases named after this one.
+                    for db in [name.clone(), format!("{name}_demo"), format!("{name}_bench")] {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut conn).await;
+                    }
                 }
             });
         });
