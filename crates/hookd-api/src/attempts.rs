@@ -57,11 +57,12 @@ pub struct AttemptOut {
 }
 
 impl From<AttemptEntry> for AttemptOut {
-    fn from(a: AttemptEntry) -> Self {
+    fn from(entry: AttemptEntry) -> Self {
+        let a = entry.attempt;
         Self {
             attempt_id: a.attempt_id,
-            delivery_id: a.delivery_id,
-            delivery_state: a.delivery_state,
+            delivery_id: entry.delivery_id,
+            delivery_state: entry.delivery_state,
             event_id: a.event_id,
             event_type: a.event_type,
             webhook_id: a.webhook_id,

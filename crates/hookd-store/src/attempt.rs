@@ -52,23 +52,11 @@ pub struct AttemptLogRow {
 /// delivery is in now (null for a test send, whose attempt has no delivery).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct AttemptEntry {
-    pub attempt_id: i64,
     pub delivery_id: Option<i64>,
     pub delivery_state: Option<String>,
-    pub event_id: Uuid,
-    pub event_type: String,
-    pub webhook_id: Option<Uuid>,
-    pub webhook_name: Option<String>,
-    pub url: String,
-    pub attempt: i32,
-    pub started_at: DateTime<Utc>,
-    pub duration_ms: i32,
-    pub status_code: Option<i32>,
-    pub error: Option<String>,
-    pub error_detail: Option<String>,
-    pub test: bool,
-    pub succeeded: bool,
-    pub response_excerpt: Option<String>,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub attempt: AttemptLogRow,
 }
 
 /// Filters for following the log.
