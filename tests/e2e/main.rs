@@ -14,6 +14,7 @@ mod health;
 mod hostile_responses;
 mod leases;
 mod observability;
+mod plans;
 mod processes;
 mod producer;
 mod readme_queries;

@@ -91,6 +91,61 @@ pub struct Rescued {
     pub failed: i64,
 }
 
+/// The claim (see [`Store::delivery_claim_batch`]). `candidates` reads the head of the queue
+/// without locking, leaving out webhooks with
+/// no free slot (a backlog for one slow receiver cannot hide everyone else's work);
+/// `allowed` ranks it per webhook so a batch never holds more of one webhook than its
+/// free slots; `due` then locks what is still pending.
+/// MATERIALIZED keeps the planner from re-running a LIMIT subquery per joined row,
+/// which could lock and update more than `limit` rows.
+const CLAIM: &str = "WITH candidates AS MATERIALIZED (
+        SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
+        WHERE state = 'pending' AND next_attempt_at <= now() AND webhook_id <> ALL ($7::uuid[])
+        ORDER BY next_attempt_at, id
+        LIMIT greatest($2 * 4, 1000)
+    ), allowed AS MATERIALIZED (
+        SELECT ranked.id FROM (
+            SELECT c.id, c.webhook_id, c.next_attempt_at,
+                   row_number() OVER (PARTITION BY c.webhook_id ORDER BY c.next_attempt_at, c.id) AS rank
+            FROM candidates c
+        ) ranked
+        LEFT JOIN unnest($4::uuid[], $5::bigint[]) AS busy(webhook_id, in_flight)
+               ON busy.webhook_id = ranked.webhook_id
+        WHERE ranked.rank <= $6 - coalesce(busy.in_flight, 0)
+        ORDER BY ranked.next_attempt_at, ranked.id
+        LIMIT $2
+    ), due AS MATERIALIZED (
+        SELECT d.id, d.event_id, d.webhook_id FROM hookd.deliveries d
+        WHERE d.id IN (SELECT id FROM allowed) AND d.state = 'pending'
+        FOR NO KEY UPDATE SKIP LOCKED
+    ), claimed AS (
+        -- A delivery whose webhook was disabled or deleted after it was queued is
+        -- cancelled here rather than sent or left pending forever.
+        UPDATE hookd.deliveries d
+        SET state = CASE WHEN sendable THEN 'running' ELSE 'cancelled' END,
+            attempts = d.attempts + CASE WHEN sendable THEN 1 ELSE 0 END,
+            lease_token = CASE WHEN sendable THEN nextval('hookd.lease_token_seq') END,
+            locked_by = CASE WHEN sendable THEN $1 END,
+            lease_expires_at = CASE WHEN sendable THEN now() + make_interval(secs => $3) END,
+            last_error = CASE WHEN sendable THEN d.last_error
+                              WHEN o.event_id IS NULL THEN 'event purged from the outbox'
+                              ELSE 'webhook disabled or deleted' END,
+            finished_at = CASE WHEN sendable THEN NULL ELSE now() END,
+            updated_at = now()
+        FROM due
+        LEFT JOIN hookd.outbox o ON o.event_id = due.event_id
+        LEFT JOIN hookd.webhooks w ON w.id = due.webhook_id
+        CROSS JOIN LATERAL (SELECT coalesce(w.active, false) AND o.event_id IS NOT NULL AS sendable) s
+        WHERE d.id = due.id
+        RETURNING d.id, d.state, d.lease_token, d.attempts AS attempt, d.attempts - d.attempt_base AS schedule_attempt,
+                  d.event_id, o.event_type, o.payload::text AS payload, o.occurred_at, o.id AS sequence,
+                  d.webhook_id, w.url, w.secret, w.headers, w.max_rps,
+                  CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END AS previous_secret
+    )
+    SELECT id, lease_token, attempt, schedule_attempt, event_id, event_type, payload, occurred_at, sequence,
+           webhook_id, url, secret, previous_secret, headers, max_rps
+    FROM claimed WHERE state = 'running'";
+
 impl Store {
     /// Leases up to `limit` due deliveries for `worker`, skipping rows other workers hold and
     /// never taking more of one webhook's deliveries than this worker has free slots for it.
@@ -105,61 +160,7 @@ impl Store {
         let (busy, in_flight): (Vec<Uuid>, Vec<i64>) = slots.in_flight.iter().copied().unzip();
         let saturated: Vec<Uuid> =
             slots.in_flight.iter().filter(|(_, n)| *n >= slots.per_webhook).map(|(id, _)| *id).collect();
-        let claimed: Vec<ClaimedDelivery> = sqlx::query_as(
-            // `candidates` reads the head of the queue without locking, leaving out webhooks with
-            // no free slot (a backlog for one slow receiver cannot hide everyone else's work);
-            // `allowed` ranks it per webhook so a batch never holds more of one webhook than its
-            // free slots; `due` then locks what is still pending.
-            // MATERIALIZED keeps the planner from re-running a LIMIT subquery per joined row,
-            // which could lock and update more than `limit` rows.
-            "WITH candidates AS MATERIALIZED (
-                 SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
-                 WHERE state = 'pending' AND next_attempt_at <= now() AND webhook_id <> ALL ($7::uuid[])
-                 ORDER BY next_attempt_at, id
-                 LIMIT greatest($2 * 4, 1000)
-             ), allowed AS MATERIALIZED (
-                 SELECT ranked.id FROM (
-                     SELECT c.id, c.webhook_id, c.next_attempt_at,
-                            row_number() OVER (PARTITION BY c.webhook_id ORDER BY c.next_attempt_at, c.id) AS rank
-                     FROM candidates c
-                 ) ranked
-                 LEFT JOIN unnest($4::uuid[], $5::bigint[]) AS busy(webhook_id, in_flight)
-                        ON busy.webhook_id = ranked.webhook_id
-                 WHERE ranked.rank <= $6 - coalesce(busy.in_flight, 0)
-                 ORDER BY ranked.next_attempt_at, ranked.id
-                 LIMIT $2
-             ), due AS MATERIALIZED (
-                 SELECT d.id, d.event_id, d.webhook_id FROM hookd.deliveries d
-                 WHERE d.id IN (SELECT id FROM allowed) AND d.state = 'pending'
-                 FOR NO KEY UPDATE SKIP LOCKED
-             ), claimed AS (
-                 -- A delivery whose webhook was disabled or deleted after it was queued is
-                 -- cancelled here rather than sent or left pending forever.
-                 UPDATE hookd.deliveries d
-                 SET state = CASE WHEN sendable THEN 'running' ELSE 'cancelled' END,
-                     attempts = d.attempts + CASE WHEN sendable THEN 1 ELSE 0 END,
-                     lease_token = CASE WHEN sendable THEN nextval('hookd.lease_token_seq') END,
-                     locked_by = CASE WHEN sendable THEN $1 END,
-                     lease_expires_at = CASE WHEN sendable THEN now() + make_interval(secs => $3) END,
-                     last_error = CASE WHEN sendable THEN d.last_error
-                                       WHEN o.event_id IS NULL THEN 'event purged from the outbox'
-                                       ELSE 'webhook disabled or deleted' END,
-                     finished_at = CASE WHEN sendable THEN NULL ELSE now() END,
-                     updated_at = now()
-                 FROM due
-                 LEFT JOIN hookd.outbox o ON o.event_id = due.event_id
-                 LEFT JOIN hookd.webhooks w ON w.id = due.webhook_id
-                 CROSS JOIN LATERAL (SELECT coalesce(w.active, false) AND o.event_id IS NOT NULL AS sendable) s
-                 WHERE d.id = due.id
-                 RETURNING d.id, d.state, d.lease_token, d.attempts AS attempt, d.attempts - d.attempt_base AS schedule_attempt,
-                           d.event_id, o.event_type, o.payload::text AS payload, o.occurred_at, o.id AS sequence,
-                           d.webhook_id, w.url, w.secret, w.headers, w.max_rps,
-                           CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END AS previous_secret
-             )
-             SELECT id, lease_token, attempt, schedule_attempt, event_id, event_type, payload, occurred_at, sequence,
-                    webhook_id, url, secret, previous_secret, headers, max_rps
-             FROM claimed WHERE state = 'running'",
-        )
+        let claimed: Vec<ClaimedDelivery> = sqlx::query_as(CLAIM)
         .bind(worker)
         .bind(limit)
         .bind(lease.as_secs_f64())
@@ -182,6 +183,22 @@ impl Store {
                 Ok(d)
             })
             .collect()
+    }
+
+    /// The plan Postgres chooses for the claim, as `EXPLAIN (COSTS OFF)` prints it, so a test or
+    /// an operator can check that claims read the `deliveries_due` index. Nothing is claimed.
+    pub async fn delivery_claim_plan(&self) -> Result<String> {
+        let lines: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN (COSTS OFF) {CLAIM}"))
+            .bind("explain")
+            .bind(100_i64)
+            .bind(30.0_f64)
+            .bind(Vec::<Uuid>::new())
+            .bind(Vec::<i64>::new())
+            .bind(128_i64)
+            .bind(Vec::<Uuid>::new())
+            .fetch_all(self.pool())
+            .await?;
+        Ok(lines.join("\n"))
     }
 
     /// Hands claimed deliveries back untouched (no attempt made): used when a webhook has no free
