@@ -50,11 +50,11 @@ async fn a_finish_with_an_expired_lease_is_fenced_off() {
     assert_ne!(first.lease_token, second.lease_token);
 
     let late = Finish { delivery_id: first.id, lease_token: first.lease_token, next: NextState::Failed, attempt: attempt_for(&first, 500) };
-    assert_eq!(store.delivery_finish_many(&[late]).await.unwrap(), vec![first.id], "the late finish is stale");
+    assert_eq!(store.delivery_finish_many(&[late], None).await.unwrap(), vec![first.id], "the late finish is stale");
     assert_eq!(deliveries_in(store, &webhook, "running").await, 1, "the newer lease still holds the delivery");
 
     let current = Finish { delivery_id: second.id, lease_token: second.lease_token, next: NextState::Succeeded, attempt: attempt_for(&second, 200) };
-    assert!(store.delivery_finish_many(&[current]).await.unwrap().is_empty());
+    assert!(store.delivery_finish_many(&[current], None).await.unwrap().is_empty());
     assert_eq!(deliveries_in(store, &webhook, "succeeded").await, 1);
     let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM hookd.attempts").fetch_one(store.pool()).await.unwrap();
     assert_eq!(attempts, 2, "both attempts happened and both are in the audit");

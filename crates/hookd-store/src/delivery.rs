@@ -225,16 +225,10 @@ impl Store {
     /// finish whose lease was rescued meanwhile changes nothing, and its delivery id is returned
     /// as stale. A retry due for a webhook that was disabled meanwhile is cancelled instead.
     ///
-    /// Endpoint health is judged with the default `disable_after`; see
-    /// [`Store::delivery_finish_many_with`].
-    pub async fn delivery_finish_many(&self, finishes: &[Finish]) -> Result<Vec<i64>> {
-        self.delivery_finish_many_with(finishes, Some(hookd_core::outcome::DEFAULT_DISABLE_AFTER)).await
-    }
-
-    /// [`Store::delivery_finish_many`], judging endpoint health in the same transaction
-    /// ([`crate::health`]): a 410 disables its webhook, and so does a failure after failing without
-    /// a success for `disable_after` (`None`: never).
-    pub async fn delivery_finish_many_with(&self, finishes: &[Finish], disable_after: Option<Duration>) -> Result<Vec<i64>> {
+    /// Endpoint health is judged in the same transaction ([`crate::health`]): a 410 disables its
+    /// webhook, and so does a failure after failing without a success for `disable_after`
+    /// (`None`: never).
+    pub async fn delivery_finish_many(&self, finishes: &[Finish], disable_after: Option<Duration>) -> Result<Vec<i64>> {
         if finishes.is_empty() {
             return Ok(Vec::new());
         }

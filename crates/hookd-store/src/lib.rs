@@ -81,10 +81,6 @@ impl Store {
         Ok(Self { pool, sealing: None })
     }
 
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool, sealing: None }
-    }
-
     /// Seals signing secrets at rest with `key` (`HOOKD_SECRET_KEY`).
     pub fn with_sealing_key(mut self, key: Option<SealingKey>) -> Self {
         self.sealing = key;

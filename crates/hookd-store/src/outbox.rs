@@ -92,11 +92,4 @@ impl Store {
             .fetch_one(self.pool())
             .await?)
     }
-
-    /// Rows committed but not yet fanned out.
-    pub async fn outbox_backlog(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM hookd.outbox WHERE fanned_out_at IS NULL")
-            .fetch_one(self.pool())
-            .await?)
-    }
 }

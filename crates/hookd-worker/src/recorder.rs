@@ -67,7 +67,7 @@ impl Recorder {
     async fn write(&self, batch: &[Finish]) {
         // Postgres may be restarting: keep the results and try again for a while. If it stays
         // away, the leases expire and the deliveries are redelivered, which at-least-once allows.
-        let written = (|| self.store.delivery_finish_many_with(batch, self.config.disable_after()))
+        let written = (|| self.store.delivery_finish_many(batch, self.config.disable_after()))
             .retry(
                 ExponentialBuilder::default()
                     .with_min_delay(Duration::from_millis(50))
