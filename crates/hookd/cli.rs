@@ -81,6 +81,11 @@ pub struct BenchArgs {
     /// Small sizes, for CI: checks every event arrives, not the speed.
     #[arg(long)]
     pub quick: bool,
+    /// Deliver to this receiver instead of the benchmark's own (drain, steady and fanout only:
+    /// the others script misbehaving receivers). Arrivals are then timed by hookd's attempt log
+    /// (when each answer came back), not by the receiver's clock.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<url::Url>,
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -4,6 +4,7 @@
 
 mod adversarial;
 mod api;
+mod bench;
 mod browser;
 mod cli;
 mod common;

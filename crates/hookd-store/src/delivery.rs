@@ -102,7 +102,7 @@ const CLAIM: &str = "WITH candidates AS MATERIALIZED (
         SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
         WHERE state = 'pending' AND next_attempt_at <= now() AND webhook_id <> ALL ($7::uuid[])
         ORDER BY next_attempt_at, id
-        LIMIT greatest($2 * 4, 1000)
+        LIMIT $2 * 4
     ), allowed AS MATERIALIZED (
         SELECT ranked.id FROM (
             SELECT c.id, c.webhook_id, c.next_attempt_at,
@@ -146,6 +146,18 @@ const CLAIM: &str = "WITH candidates AS MATERIALIZED (
            webhook_id, url, secret, previous_secret, headers, max_rps
     FROM claimed WHERE state = 'running'";
 
+/// The claim's parameters for a look at it: one worker, `limit` rows, no webhook busy.
+fn sample_claim(query: &str, limit: i64) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(query)
+        .bind("sample")
+        .bind(limit)
+        .bind(30.0_f64)
+        .bind(Vec::<Uuid>::new())
+        .bind(Vec::<i64>::new())
+        .bind(128_i64)
+        .bind(Vec::<Uuid>::new())
+}
+
 impl Store {
     /// Leases up to `limit` due deliveries for `worker`, skipping rows other workers hold and
     /// never taking more of one webhook's deliveries than this worker has free slots for it.
@@ -188,17 +200,24 @@ impl Store {
     /// The plan Postgres chooses for the claim, as `EXPLAIN (COSTS OFF)` prints it, so a test or
     /// an operator can check that claims read the `deliveries_due` index. Nothing is claimed.
     pub async fn delivery_claim_plan(&self) -> Result<String> {
-        let lines: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN (COSTS OFF) {CLAIM}"))
-            .bind("explain")
-            .bind(100_i64)
-            .bind(30.0_f64)
-            .bind(Vec::<Uuid>::new())
-            .bind(Vec::<i64>::new())
-            .bind(128_i64)
-            .bind(Vec::<Uuid>::new())
+        let explain = format!("EXPLAIN (COSTS OFF) {CLAIM}");
+        let lines: Vec<String> = sample_claim(&explain, 100)
+            .try_map(|row: sqlx::postgres::PgRow| sqlx::Row::try_get(&row, 0))
             .fetch_all(self.pool())
             .await?;
         Ok(lines.join("\n"))
+    }
+
+    /// How long a claim of up to `limit` deliveries takes now: the claim itself, run in a
+    /// transaction that is rolled back, so nothing is claimed. The benchmark samples it to show
+    /// whether claims slow down as the tables age.
+    pub async fn delivery_claim_probe(&self, limit: i64) -> Result<(usize, Duration)> {
+        let mut tx = self.pool().begin().await?;
+        let started = std::time::Instant::now();
+        let rows = sample_claim(CLAIM, limit).fetch_all(&mut *tx).await?.len();
+        let took = started.elapsed();
+        tx.rollback().await?;
+        Ok((rows, took))
     }
 
     /// Hands claimed deliveries back untouched (no attempt made): used when a webhook has no free

@@ -33,6 +33,22 @@ impl Store {
         .ok()
     }
 
+    /// Deliveries that have succeeded so far.
+    pub async fn stats_delivered(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM hookd.deliveries WHERE state = 'succeeded'").fetch_one(self.pool()).await?)
+    }
+
+    /// Each successful attempt's event and when its answer came back (start plus duration), by
+    /// hookd's clock: how a benchmark times arrivals at a receiver it cannot see into.
+    pub async fn stats_answered(&self) -> Result<Vec<(uuid::Uuid, chrono::DateTime<chrono::Utc>)>> {
+        Ok(sqlx::query_as(
+            "SELECT event_id, started_at + duration_ms * interval '1 millisecond' FROM hookd.attempts
+             WHERE status_code BETWEEN 200 AND 299 AND NOT test",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// Live hookd worker processes.
     pub async fn stats_workers_alive(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM hookd.workers").fetch_one(self.pool()).await?)

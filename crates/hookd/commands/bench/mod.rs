@@ -19,7 +19,7 @@ use hookd_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::process::{Child, Command};
 
-use self::receiver::{Behaviour, Receipts};
+use self::receiver::{Behaviour, Receipt, Receipts};
 use self::report::Report;
 use crate::cli::{BenchArgs, Scenario};
 use crate::config::Config;
@@ -35,7 +35,21 @@ pub async fn run(config: &Config, mut args: BenchArgs) -> anyhow::Result<ExitCod
         args.rate = args.rate.min(200);
         args.webhooks = args.webhooks.min(100);
     }
-    let scenarios = if args.scenarios.is_empty() { ALL.to_vec() } else { args.scenarios.clone() };
+    let scripted = |s: &Scenario| matches!(s, Scenario::Isolation | Scenario::RetryStorm);
+    let scenarios = match (&args.target, args.scenarios.is_empty()) {
+        (None, true) => ALL.to_vec(),
+        (None, false) => args.scenarios.clone(),
+        (Some(_), true) => {
+            eprintln!("--target: running drain, steady and fanout (isolation and retry-storm script the bench's own receiver)");
+            ALL.into_iter().filter(|s| !scripted(s)).collect()
+        }
+        (Some(_), false) => {
+            if let Some(s) = args.scenarios.iter().find(|s| scripted(s)) {
+                bail!("--target cannot run {}: it scripts a misbehaving receiver, which only the bench's own can be", report::name(*s));
+            }
+            args.scenarios.clone()
+        }
+    };
     let mut reports = Vec::new();
     for scenario in scenarios {
         eprintln!("\n== {} ==", report::name(scenario));
@@ -62,27 +76,41 @@ struct Bench {
     database_url: String,
     receipts: std::sync::Arc<Receipts>,
     receiver: std::net::SocketAddr,
+    /// The receiver given with `--target`, which the webhooks then point at.
+    target: Option<url::Url>,
     workers: Vec<Child>,
     transactions_before: i64,
     statements_before: Option<i64>,
 }
 
 impl Bench {
-    async fn new(config: &Config, behaviour: Behaviour) -> anyhow::Result<Self> {
+    async fn new(config: &Config, args: &BenchArgs, behaviour: Behaviour) -> anyhow::Result<Self> {
         let database_url = super::sibling_database_url(&config.settings.database_url, "bench")?;
         Store::drop_database(&database_url).await?;
         let store = Store::connect(&database_url, 4).await?;
         store.migrate().await?;
         store.settings_apply(config.settings.max_payload_bytes).await?;
         let (receiver, receipts) = receiver::start(behaviour).await?;
-        Ok(Self { store, database_url, receipts, receiver, workers: Vec::new(), transactions_before: 0, statements_before: None })
+        Ok(Self {
+            store,
+            database_url,
+            receipts,
+            receiver,
+            target: args.target.clone(),
+            workers: Vec::new(),
+            transactions_before: 0,
+            statements_before: None,
+        })
     }
 
     async fn add_webhooks(&self, count: usize, events: &[&str]) -> anyhow::Result<()> {
         for n in 0..count {
             let fields = WebhookInput {
                 name: Some(format!("bench-{n}")),
-                url: Some(format!("http://{}/w/{n}", self.receiver)),
+                url: Some(match &self.target {
+                    Some(target) => target.to_string(),
+                    None => format!("http://{}/w/{n}", self.receiver),
+                }),
                 events: Some(events.iter().map(|e| e.to_string()).collect()),
                 headers: None,
             }
@@ -139,7 +167,8 @@ impl Bench {
         Ok(())
     }
 
-    /// Waits until `done` says so, showing progress, for at most `limit`.
+    /// Waits until `done` says so, showing progress, for at most `limit`. With `--target`, the
+    /// count is of succeeded deliveries, and the arrivals are then read from the attempt log.
     async fn wait(&self, what: &str, total: usize, limit: Duration, done: impl Fn(&Receipts) -> usize) -> anyhow::Result<()> {
         let bar = ProgressBar::new(total as u64).with_style(
             ProgressStyle::with_template("{spinner} {msg} {pos}/{len} [{bar:40}] {per_sec}").expect("valid template").progress_chars("=> "),
@@ -147,10 +176,16 @@ impl Bench {
         bar.set_message(what.to_owned());
         let deadline = Instant::now() + limit;
         loop {
-            let n = done(&self.receipts);
+            let n = match self.target {
+                Some(_) => self.store.stats_delivered().await? as usize,
+                None => done(&self.receipts),
+            };
             bar.set_position(n as u64);
             if n >= total {
                 bar.finish();
+                if self.target.is_some() {
+                    self.arrivals_from_attempt_log().await?;
+                }
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -159,6 +194,15 @@ impl Bench {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// An outside receiver's arrivals, as hookd saw its answers come back.
+    async fn arrivals_from_attempt_log(&self) -> anyhow::Result<()> {
+        let answered = self.store.stats_answered().await?;
+        let mut delivered = self.receipts.delivered.lock().expect("not poisoned");
+        delivered.clear();
+        delivered.extend(answered.into_iter().map(|(event_id, at)| Receipt { webhook: 0, event_id: event_id.to_string(), at: at.into() }));
+        Ok(())
     }
 
     /// Stops the workers (SIGTERM, as an operator would) and returns their peak RSS in MiB and
@@ -180,6 +224,61 @@ impl Bench {
         self.store.pool().close().await;
         Store::drop_database(&self.database_url).await?;
         Ok((peak_kib as f64 / 1024.0, transactions as f64 / deliveries as f64, statements))
+    }
+}
+
+/// Times a claim now and then while a backlog drains (run and rolled back: nothing is claimed),
+/// to show whether claims slow down as the hot tables fill and empty.
+struct ClaimProbe {
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<Vec<Duration>>,
+}
+
+impl ClaimProbe {
+    const LIMIT: i64 = 100;
+    const EVERY: Duration = Duration::from_millis(500);
+    /// Samples at each end of the run whose median is reported.
+    const ENDS: usize = 5;
+
+    fn start(store: Store) -> Self {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let token = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while !token.is_cancelled() {
+                // Only full claims compare: near the end there is less left to claim.
+                let r = store.delivery_claim_probe(Self::LIMIT).await;
+                if let Ok((rows, took)) = r {
+                    if rows as i64 == Self::LIMIT {
+                        samples.push(took);
+                    }
+                }
+                tokio::select! {
+                    _ = token.cancelled() => {}
+                    _ = tokio::time::sleep(Self::EVERY) => {}
+                }
+            }
+            samples
+        });
+        Self { stop, task }
+    }
+
+    async fn finish(self) -> Option<report::ClaimLatency> {
+        self.stop.cancel();
+        let samples = self.task.await.ok()?;
+        if samples.len() < 2 * Self::ENDS {
+            return None;
+        }
+        let median_ms = |part: &[Duration]| {
+            let mut ms: Vec<f64> = part.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+            ms.sort_by(f64::total_cmp);
+            ms[ms.len() / 2]
+        };
+        Some(report::ClaimLatency {
+            start_ms: median_ms(&samples[..Self::ENDS]),
+            end_ms: median_ms(&samples[samples.len() - Self::ENDS..]),
+            samples: samples.len(),
+        })
     }
 }
 
@@ -221,20 +320,28 @@ fn throughput(receipts: &Receipts, webhooks: Option<&HashSet<usize>>) -> (usize,
 }
 
 async fn drain(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> {
-    let mut bench = Bench::new(config, Behaviour::default()).await?;
+    let mut bench = Bench::new(config, args, Behaviour::default()).await?;
     bench.add_webhooks(1, &["payment_received"]).await?;
     let committed = bench.publish(args.events).await?;
     eprintln!("published a backlog of {} events", args.events);
     bench.start_workers(args.processes, &worker_env(config.settings.request_timeout, "1s")).await?;
-    bench.wait("delivered", args.events, Duration::from_secs(600), Receipts::delivered_count).await?;
+    let probe = ClaimProbe::start(bench.store.clone());
+    bench.wait("delivered", args.events, Duration::from_secs(3600), Receipts::delivered_count).await?;
+    let claims = probe.finish().await;
     let (n, seconds, per_second) = throughput(&bench.receipts, None);
     let _ = latencies(&bench.receipts, &committed);
     let (rss, xacts, statements) = bench.finish(n).await?;
-    Ok(Report::new(Scenario::Drain, n, seconds, per_second, None, rss, xacts, statements, format!("backlog of {} events, 1 webhook", args.events)))
+    let mut note = format!("backlog of {} events, 1 webhook", args.events);
+    if let Some(c) = &claims {
+        note += &format!("; claim of {}: {:.1} ms at start, {:.1} ms at end", ClaimProbe::LIMIT, c.start_ms, c.end_ms);
+    }
+    let mut report = Report::new(Scenario::Drain, n, seconds, per_second, None, rss, xacts, statements, note);
+    report.claim_ms = claims;
+    Ok(report)
 }
 
 async fn steady(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> {
-    let mut bench = Bench::new(config, Behaviour::default()).await?;
+    let mut bench = Bench::new(config, args, Behaviour::default()).await?;
     bench.add_webhooks(1, &["payment_received"]).await?;
     bench.start_workers(args.processes, &worker_env(config.settings.request_timeout, "1s")).await?;
     // Offer the rate in ticks of 10 ms, each publishing the events due by then in one INSERT.
@@ -257,7 +364,7 @@ async fn steady(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> {
 }
 
 async fn fanout(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> {
-    let mut bench = Bench::new(config, Behaviour::default()).await?;
+    let mut bench = Bench::new(config, args, Behaviour::default()).await?;
     bench.add_webhooks(args.webhooks, &["payment_received"]).await?;
     bench.start_workers(args.processes, &worker_env(config.settings.request_timeout, "1s")).await?;
     let committed = bench.publish(1).await?;
@@ -279,7 +386,7 @@ async fn isolation(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> 
             hang_for: ISOLATION_TIMEOUT + Duration::from_secs(1),
             ..Behaviour::default()
         };
-        let mut bench = Bench::new(config, behaviour).await?;
+        let mut bench = Bench::new(config, args, behaviour).await?;
         bench.add_webhooks(20, &["*"]).await?;
         bench.publish(events).await?;
         bench.start_workers(args.processes, &worker_env(ISOLATION_TIMEOUT, "1m")).await?;
@@ -310,7 +417,7 @@ async fn isolation(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> 
 async fn retry_storm(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> {
     let events = (args.events / 10).max(200);
     let behaviour = Behaviour { fail_first: (0..5).collect(), ..Behaviour::default() };
-    let mut bench = Bench::new(config, behaviour).await?;
+    let mut bench = Bench::new(config, args, behaviour).await?;
     bench.add_webhooks(10, &["*"]).await?;
     let committed = bench.publish(events).await?;
     // This measures retry throughput: a receiver failing every first attempt would otherwise trip

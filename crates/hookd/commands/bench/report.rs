@@ -14,7 +14,17 @@ pub struct Report {
     pub worker_peak_rss_mib: f64,
     pub transactions_per_delivery: f64,
     pub statements_per_delivery: Option<f64>,
+    /// Drain only: how long a claim took near the start and near the end of the run.
+    pub claim_ms: Option<ClaimLatency>,
     pub note: String,
+}
+
+/// Medians of the first and the last few timed claims, and how many were timed.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ClaimLatency {
+    pub start_ms: f64,
+    pub end_ms: f64,
+    pub samples: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -58,6 +68,7 @@ impl Report {
             worker_peak_rss_mib,
             transactions_per_delivery,
             statements_per_delivery,
+            claim_ms: None,
             note,
         }
     }
