@@ -29,7 +29,7 @@ async fn publish(db: &TestDb, event_type: &str, payload: &str) -> Result<Uuid, s
 
 /// The state of `event_id`'s delivery to `webhook`, once fan-out has created it.
 async fn state_of(store: &hookd_store::Store, event_id: Uuid, webhook: &hookd_store::webhook::Webhook) -> Option<String> {
-    sqlx::query_scalar("SELECT state FROM hookd.deliveries WHERE event_id = $1 AND webhook_id = $2")
+    sqlx::query_scalar("SELECT state FROM hookd.delivery_log WHERE event_id = $1 AND webhook_id = $2")
         .bind(event_id)
         .bind(webhook.id)
         .fetch_optional(store.pool())

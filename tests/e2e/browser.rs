@@ -333,7 +333,7 @@ async fn sample_payload(db: &TestDb, slug: &str) -> Value {
 }
 
 async fn delivery_state(db: &TestDb, event_id: Uuid, webhook_id: Uuid) -> String {
-    sqlx::query_scalar("SELECT state FROM hookd.deliveries WHERE event_id = $1 AND webhook_id = $2")
+    sqlx::query_scalar("SELECT state FROM hookd.delivery_log WHERE event_id = $1 AND webhook_id = $2")
         .bind(event_id)
         .bind(webhook_id)
         .fetch_optional(db.store.pool())

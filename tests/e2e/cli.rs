@@ -229,7 +229,7 @@ async fn webhook_test_reports_the_outcome_in_output_exit_code_and_audit() {
     let attempts = test_attempts(&db, webhook.id).await;
     assert_eq!(attempts.iter().map(|a| (a.1, a.2.clone())).collect::<Vec<_>>(), vec![(None, Some("connect".into()))]);
 
-    let real: i64 = sqlx::query_scalar("SELECT count(*) FROM hookd.deliveries").fetch_one(store.pool()).await.unwrap();
+    let real: i64 = sqlx::query_scalar("SELECT count(*) FROM hookd.delivery_log").fetch_one(store.pool()).await.unwrap();
     assert_eq!(real, 0, "a test send creates no delivery");
 }
 

@@ -27,7 +27,7 @@ pub async fn add_webhook(store: &Store, name: &str, url: &str, events: &[&str]) 
 
 /// Deliveries in `state` for `webhook`.
 pub async fn deliveries_in(store: &Store, webhook: &Webhook, state: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM hookd.deliveries WHERE webhook_id = $1 AND state = $2")
+    sqlx::query_scalar("SELECT count(*) FROM hookd.delivery_log WHERE webhook_id = $1 AND state = $2")
         .bind(webhook.id)
         .bind(state)
         .fetch_one(store.pool())
@@ -228,7 +228,7 @@ impl Drop for HookdProcess {
 
 /// The delivery of `event_id` to `webhook` (there is exactly one per pair).
 pub async fn delivery_for(store: &Store, event_id: uuid::Uuid, webhook: &Webhook) -> hookd_store::delivery::DeliveryRow {
-    let id: i64 = sqlx::query_scalar("SELECT id FROM hookd.deliveries WHERE event_id = $1 AND webhook_id = $2")
+    let id: i64 = sqlx::query_scalar("SELECT id FROM hookd.delivery_log WHERE event_id = $1 AND webhook_id = $2")
         .bind(event_id)
         .bind(webhook.id)
         .fetch_one(store.pool())

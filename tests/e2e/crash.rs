@@ -35,14 +35,14 @@ async fn idle_in_transaction(store: &Store) -> Vec<(i32, String, String)> {
 
 /// Delivery states and how many of each, ordered by state.
 async fn states(store: &Store) -> Vec<(String, i64)> {
-    sqlx::query_as("SELECT state, count(*) FROM hookd.deliveries GROUP BY state ORDER BY state")
+    sqlx::query_as("SELECT state, count(*) FROM hookd.delivery_log GROUP BY state ORDER BY state")
         .fetch_all(store.pool())
         .await
         .expect("delivery states")
 }
 
 async fn succeeded(store: &Store) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM hookd.deliveries WHERE state = 'succeeded'")
+    sqlx::query_scalar("SELECT count(*) FROM hookd.delivery_log WHERE state = 'succeeded'")
         .fetch_one(store.pool())
         .await
         .expect("count")
@@ -206,7 +206,7 @@ async fn sigkill_loop_over_four_processes_delivers_every_event() {
     assert_eq!(received, published, "exactly the published events arrived");
 
     // Duplicates: only what a killed process held, and no more than that.
-    let delivery_of: HashMap<String, i64> = sqlx::query_as::<_, (Uuid, i64)>("SELECT event_id, id FROM hookd.deliveries")
+    let delivery_of: HashMap<String, i64> = sqlx::query_as::<_, (Uuid, i64)>("SELECT event_id, id FROM hookd.delivery_log")
         .fetch_all(store.pool())
         .await
         .unwrap()
@@ -452,7 +452,7 @@ async fn a_postgres_restart_mid_run_loses_nothing_and_the_worker_reconnects_by_i
 
     // After the restart: the same process finishes the run by itself, and new events flow.
     wait_until(Duration::from_secs(90), "every event published before the outage delivered", || async {
-        match sqlx::query_scalar::<_, i64>("SELECT count(*) FROM hookd.deliveries WHERE state = 'succeeded'")
+        match sqlx::query_scalar::<_, i64>("SELECT count(*) FROM hookd.delivery_log WHERE state = 'succeeded'")
             .fetch_one(store.pool())
             .await
         {
@@ -507,7 +507,7 @@ async fn trap() -> (u16, Arc<AtomicUsize>) {
 async fn class_summary(store: &Store, class: &str) -> (Vec<(String, i64)>, Vec<(Option<i32>, Option<String>, i64)>, i32) {
     let pattern = format!("{class}-%");
     let states = sqlx::query_as(
-        "SELECT d.state, count(*) FROM hookd.deliveries d JOIN hookd.webhooks w ON w.id = d.webhook_id
+        "SELECT d.state, count(*) FROM hookd.delivery_log d JOIN hookd.webhooks w ON w.id = d.webhook_id
          WHERE w.name LIKE $1 GROUP BY d.state ORDER BY d.state",
     )
     .bind(&pattern)
@@ -523,7 +523,7 @@ async fn class_summary(store: &Store, class: &str) -> (Vec<(String, i64)>, Vec<(
     .await
     .unwrap();
     let most: Option<i32> = sqlx::query_scalar(
-        "SELECT max(d.attempts) FROM hookd.deliveries d JOIN hookd.webhooks w ON w.id = d.webhook_id WHERE w.name LIKE $1",
+        "SELECT max(d.attempts) FROM hookd.delivery_log d JOIN hookd.webhooks w ON w.id = d.webhook_id WHERE w.name LIKE $1",
     )
     .bind(&pattern)
     .fetch_one(store.pool())
@@ -614,7 +614,7 @@ async fn two_hundred_webhooks_with_hostile_receivers_are_each_handled_independen
             .fetch_one(store.pool())
             .await
             .unwrap();
-        let all: i64 = sqlx::query_scalar("SELECT count(*) FROM hookd.deliveries").fetch_one(store.pool()).await.unwrap();
+        let all: i64 = sqlx::query_scalar("SELECT count(*) FROM hookd.delivery_log").fetch_one(store.pool()).await.unwrap();
         all == 200 * EVENTS && open == 0
     })
     .await;

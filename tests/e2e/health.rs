@@ -50,7 +50,7 @@ async fn settled(store: &Store, webhook: &Webhook) -> bool {
 
 /// The state of the delivery of `event_id` to `webhook`, once fan-out has made it.
 async fn state_of(store: &Store, event_id: Uuid, webhook: &Webhook) -> Option<String> {
-    sqlx::query_scalar("SELECT state FROM hookd.deliveries WHERE event_id = $1 AND webhook_id = $2")
+    sqlx::query_scalar("SELECT state FROM hookd.delivery_log WHERE event_id = $1 AND webhook_id = $2")
         .bind(event_id)
         .bind(webhook.id)
         .fetch_optional(store.pool())

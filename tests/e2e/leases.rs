@@ -78,7 +78,7 @@ async fn a_delivery_that_keeps_losing_its_worker_ends_failed() {
     }
     assert_eq!(deliveries_in(store, &webhook, "failed").await, 1);
     assert!(store.delivery_claim_batch("doomed", 10, Duration::ZERO, &WebhookSlots::UNLIMITED).await.unwrap().is_empty());
-    let last_error: Option<String> = sqlx::query_scalar("SELECT last_error FROM hookd.deliveries").fetch_one(store.pool()).await.unwrap();
+    let last_error: Option<String> = sqlx::query_scalar("SELECT last_error FROM hookd.delivery_log").fetch_one(store.pool()).await.unwrap();
     assert_eq!(last_error.as_deref(), Some("lease_expired"));
 }
 

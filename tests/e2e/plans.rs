@@ -5,17 +5,16 @@ use hookd_testkit::TestDb;
 
 use crate::common::add_webhook;
 
-/// With 20,000 finished deliveries and 2,000 pending, the claim reads the partial index
-/// `deliveries_due` (only pending rows) instead of scanning the table.
+/// With 20,000 deliveries waiting for a retry later and 2,000 due now, the claim reads the partial
+/// index `deliveries_due` (pending rows, by when they are due) instead of scanning the table.
 #[tokio::test]
 async fn the_claim_reads_the_due_index() {
     let db = TestDb::new().await;
     let store = &db.store;
     let webhook = add_webhook(store, "w", "http://127.0.0.1:9/", &["payment_received"]).await;
     sqlx::query(
-        "INSERT INTO hookd.deliveries (event_id, webhook_id, state, finished_at)
-         SELECT gen_random_uuid(), $1, CASE WHEN n <= 20000 THEN 'succeeded' ELSE 'pending' END,
-                CASE WHEN n <= 20000 THEN now() END
+        "INSERT INTO hookd.deliveries (event_id, webhook_id, next_attempt_at)
+         SELECT gen_random_uuid(), $1, CASE WHEN n <= 20000 THEN now() + interval '1 hour' ELSE now() END
          FROM generate_series(1, 22000) AS n",
     )
     .bind(webhook.id)

@@ -42,7 +42,7 @@ async fn a_delivery_held_by_a_killed_worker_is_delivered_by_another() {
     let mut a = HookdProcess::serve(&db, &LONG_LEASE);
     let a_id = a.worker_id(store).await;
     wait_until(DEADLINE, "worker A's request reached the receiver", || async { receiver.count() >= 1 }).await;
-    let locked_by: Option<String> = sqlx::query_scalar("SELECT locked_by FROM hookd.deliveries WHERE webhook_id = $1")
+    let locked_by: Option<String> = sqlx::query_scalar("SELECT locked_by FROM hookd.delivery_log WHERE webhook_id = $1")
         .bind(webhook.id)
         .fetch_one(store.pool())
         .await
@@ -74,7 +74,7 @@ async fn a_delivery_held_by_a_killed_worker_is_delivered_by_another() {
     assert_eq!(got[0].header("hookd-attempt"), Some("1"));
     assert_eq!(got.last().unwrap().header("hookd-attempt"), Some("2"));
     let (attempts, locked_by): (i32, Option<String>) =
-        sqlx::query_as("SELECT attempts, locked_by FROM hookd.deliveries WHERE webhook_id = $1")
+        sqlx::query_as("SELECT attempts, locked_by FROM hookd.delivery_log WHERE webhook_id = $1")
             .bind(webhook.id)
             .fetch_one(store.pool())
             .await
@@ -123,7 +123,7 @@ async fn a_stalled_worker_that_resumes_cannot_overwrite_the_rescued_result() {
         "both attempts happened, so both are in the audit"
     );
     let row: (String, Option<i32>, Option<String>, Option<String>) =
-        sqlx::query_as("SELECT state, last_status, last_error, locked_by FROM hookd.deliveries WHERE webhook_id = $1")
+        sqlx::query_as("SELECT state, last_status, last_error, locked_by FROM hookd.delivery_log WHERE webhook_id = $1")
             .bind(webhook.id)
             .fetch_one(store.pool())
             .await
@@ -182,7 +182,7 @@ async fn two_workers_deliver_a_thousand_events_each_exactly_once() {
     assert_eq!(ids.len(), EVENTS);
     assert_eq!(ids, published, "exactly the published events");
 
-    let states: Vec<(String, i64)> = sqlx::query_as("SELECT state, count(*) FROM hookd.deliveries GROUP BY state")
+    let states: Vec<(String, i64)> = sqlx::query_as("SELECT state, count(*) FROM hookd.delivery_log GROUP BY state")
         .fetch_all(store.pool())
         .await
         .unwrap();

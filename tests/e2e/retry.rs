@@ -91,9 +91,15 @@ async fn failed_attempts_are_retried_with_the_same_id_and_body_and_a_fresh_signa
     assert_eq!(webhook.event_count, 1, "one event delivered, however many attempts it took");
 }
 
+/// Deliveries still pending or running: the hot table.
+async fn live_deliveries(store: &hookd_store::Store) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM hookd.deliveries").fetch_one(store.pool()).await.unwrap()
+}
+
 /// Always 500 under "1s,1s": exactly three attempts, then the delivery is failed and is not sent
-/// again. Replaying that webhook's failures (once the receiver is healthy) sends it once more as
-/// attempt 4, and it succeeds; the other webhook's failed delivery of the same event is left alone,
+/// again; it has left the hot table for `hookd.deliveries_finished`. Replaying that webhook's
+/// failures (once the receiver is healthy) moves it back and sends it once more as attempt 4, and
+/// it succeeds; the other webhook's failed delivery of the same event is left alone,
 /// and a replay limited to failures since a future instant replays nothing.
 #[tokio::test]
 async fn an_exhausted_delivery_fails_and_a_webhook_replay_delivers_it() {
@@ -114,6 +120,13 @@ async fn an_exhausted_delivery_fails_and_a_webhook_replay_delivers_it() {
     assert_eq!(other_receiver.count(), 3);
     let failed = delivery_for(store, event_id, &webhook).await;
     assert_eq!((failed.state.as_str(), failed.attempts, failed.last_status), ("failed", 3, Some(500)));
+    assert_eq!(live_deliveries(store).await, 0, "finished deliveries leave the hot table");
+    let archived: String = sqlx::query_scalar("SELECT state FROM hookd.deliveries_finished WHERE id = $1")
+        .bind(failed.id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(archived, "failed");
     assert_eq!(
         attempts_for(store, event_id, &webhook).await,
         vec![(1, Some(500), None), (2, Some(500), None), (3, Some(500), None)]
@@ -138,6 +151,8 @@ async fn an_exhausted_delivery_fails_and_a_webhook_replay_delivers_it() {
     assert_eq!(got[3].body, got[0].body);
     let delivered = delivery_for(store, event_id, &webhook).await;
     assert_eq!((delivered.state.as_str(), delivered.attempts, delivered.last_status), ("succeeded", 4, Some(200)));
+    assert_eq!(delivered.id, failed.id, "a replayed delivery keeps its id");
+    assert_eq!(live_deliveries(store).await, 0);
     assert_eq!(attempts_for(store, event_id, &webhook).await.last(), Some(&(4, Some(200), None)));
     assert_eq!(store.webhook_get(webhook.id).await.unwrap().event_count, 1);
     let untouched = delivery_for(store, event_id, &other).await;

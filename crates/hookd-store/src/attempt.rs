@@ -126,7 +126,7 @@ impl Store {
             "SELECT a.attempt_id, a.delivery_id, d.state AS delivery_state, a.event_id, a.event_type, a.webhook_id,
                     a.webhook_name, a.url, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error,
                     a.error_detail, a.test, a.succeeded, a.response_excerpt
-             FROM hookd.attempt_log a LEFT JOIN hookd.deliveries d ON d.id = a.delivery_id
+             FROM hookd.attempt_log a LEFT JOIN hookd.delivery_log d ON d.id = a.delivery_id
              {WHERE}
              ORDER BY a.started_at DESC, a.attempt_id DESC
              LIMIT $3 OFFSET $4"

@@ -84,6 +84,18 @@ pub struct Finish {
     pub attempt: AttemptRecord,
 }
 
+/// Finishes as the columns the batched finish takes them in: retries and endings go in separately,
+/// so each part of the statement joins only its own rows (and the planner knows their number).
+#[derive(Default)]
+struct FinishColumns {
+    ids: Vec<i64>,
+    tokens: Vec<i64>,
+    states: Vec<&'static str>,
+    retry_at: Vec<Option<DateTime<Utc>>>,
+    statuses: Vec<Option<i32>>,
+    errors: Vec<Option<String>>,
+}
+
 /// What the rescuer did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Rescued {
@@ -91,14 +103,32 @@ pub struct Rescued {
     pub failed: i64,
 }
 
+/// Writes the rows of a CTE named `ended` (deliveries just deleted from the hot table, with their
+/// final `state`, `last_status` and `last_error`) to `hookd.deliveries_finished`: how every
+/// delivery that ends leaves the hot table, in the statement that ends it.
+macro_rules! archive_ended {
+    () => {
+        "archived AS (
+             INSERT INTO hookd.deliveries_finished
+                 (id, event_id, webhook_id, state, attempts, attempt_base, next_attempt_at, last_status, last_error,
+                  created_at, updated_at, finished_at)
+             SELECT id, event_id, webhook_id, state, attempts, attempt_base, next_attempt_at, last_status, last_error,
+                    created_at, now(), now()
+             FROM ended
+         )"
+    };
+}
+
 /// The claim (see [`Store::delivery_claim_batch`]). `candidates` reads the head of the queue
 /// without locking, leaving out webhooks with
 /// no free slot (a backlog for one slow receiver cannot hide everyone else's work);
 /// `allowed` ranks it per webhook so a batch never holds more of one webhook than its
-/// free slots; `due` then locks what is still pending.
+/// free slots; `due` then locks what is still pending, and `judged` reads what sending it takes.
+/// What can be sent is leased (`claimed`); the rest ends as cancelled and leaves the hot table.
 /// MATERIALIZED keeps the planner from re-running a LIMIT subquery per joined row,
 /// which could lock and update more than `limit` rows.
-const CLAIM: &str = "WITH candidates AS MATERIALIZED (
+const CLAIM: &str = concat!(
+    "WITH candidates AS MATERIALIZED (
         SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
         WHERE state = 'pending' AND next_attempt_at <= now() AND webhook_id <> ALL ($7::uuid[])
         ORDER BY next_attempt_at, id
@@ -118,33 +148,101 @@ const CLAIM: &str = "WITH candidates AS MATERIALIZED (
         SELECT d.id, d.event_id, d.webhook_id FROM hookd.deliveries d
         WHERE d.id IN (SELECT id FROM allowed) AND d.state = 'pending'
         FOR NO KEY UPDATE SKIP LOCKED
-    ), claimed AS (
-        -- A delivery whose webhook was disabled or deleted after it was queued is
-        -- cancelled here rather than sent or left pending forever.
-        UPDATE hookd.deliveries d
-        SET state = CASE WHEN sendable THEN 'running' ELSE 'cancelled' END,
-            attempts = d.attempts + CASE WHEN sendable THEN 1 ELSE 0 END,
-            lease_token = CASE WHEN sendable THEN nextval('hookd.lease_token_seq') END,
-            locked_by = CASE WHEN sendable THEN $1 END,
-            lease_expires_at = CASE WHEN sendable THEN now() + make_interval(secs => $3) END,
-            last_error = CASE WHEN sendable THEN d.last_error
-                              WHEN o.event_id IS NULL THEN 'event purged from the outbox'
-                              ELSE 'webhook disabled or deleted' END,
-            finished_at = CASE WHEN sendable THEN NULL ELSE now() END,
-            updated_at = now()
+    ), judged AS MATERIALIZED (
+        SELECT due.id, o.event_id IS NOT NULL AND coalesce(w.active, false) AS sendable,
+               CASE WHEN o.event_id IS NULL THEN 'event purged from the outbox'
+                    ELSE 'webhook disabled or deleted' END AS unsendable_because,
+               o.event_type, o.payload::text AS payload, o.occurred_at, o.id AS sequence,
+               w.url, w.secret, w.headers, w.max_rps,
+               CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END AS previous_secret
         FROM due
         LEFT JOIN hookd.outbox o ON o.event_id = due.event_id
         LEFT JOIN hookd.webhooks w ON w.id = due.webhook_id
-        CROSS JOIN LATERAL (SELECT coalesce(w.active, false) AND o.event_id IS NOT NULL AS sendable) s
-        WHERE d.id = due.id
-        RETURNING d.id, d.state, d.lease_token, d.attempts AS attempt, d.attempts - d.attempt_base AS schedule_attempt,
-                  d.event_id, o.event_type, o.payload::text AS payload, o.occurred_at, o.id AS sequence,
-                  d.webhook_id, w.url, w.secret, w.headers, w.max_rps,
-                  CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END AS previous_secret
-    )
-    SELECT id, lease_token, attempt, schedule_attempt, event_id, event_type, payload, occurred_at, sequence,
-           webhook_id, url, secret, previous_secret, headers, max_rps
-    FROM claimed WHERE state = 'running'";
+    ), claimed AS (
+        UPDATE hookd.deliveries d
+        SET state = 'running', attempts = d.attempts + 1, lease_token = nextval('hookd.lease_token_seq'),
+            locked_by = $1, lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
+        FROM judged j
+        WHERE d.id = j.id AND j.sendable
+        RETURNING d.id, d.lease_token, d.attempts AS attempt, d.attempts - d.attempt_base AS schedule_attempt,
+                  d.event_id, j.event_type, j.payload, j.occurred_at, j.sequence,
+                  d.webhook_id, j.url, j.secret, j.previous_secret, j.headers, j.max_rps
+    ), ended AS (
+        -- A delivery whose webhook was disabled or deleted after it was queued (or whose event
+        -- is gone) is cancelled here rather than sent or left pending forever.
+        DELETE FROM hookd.deliveries d USING judged j
+        WHERE d.id = j.id AND NOT j.sendable
+        RETURNING d.id, d.event_id, d.webhook_id, 'cancelled'::text AS state, d.attempts, d.attempt_base,
+                  d.next_attempt_at, d.last_status, j.unsendable_because AS last_error, d.created_at
+    ), ",
+    archive_ended!(),
+    "
+    SELECT * FROM claimed"
+);
+
+/// The batched finish (see [`Store::delivery_finish_many`]): retries in `$1..$5`, the rest in
+/// `$6..$10`. Each input row is fenced on its lease.
+/// A retry stays in the hot table as `pending` (`retried`), unless its webhook was disabled or
+/// deleted meanwhile; everything else ends (`ended`) and moves to `hookd.deliveries_finished`.
+/// `finished` is both, with the state the attempt asked for, for the webhook counters.
+const FINISH: &str = concat!(
+    "WITH retry_input AS (
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::int[], $5::text[])
+             AS i(id, token, retry_at, status, error)
+     ), end_input AS (
+         SELECT * FROM unnest($6::bigint[], $7::bigint[], $8::text[], $9::int[], $10::text[])
+             AS i(id, token, state, status, error)
+     ), retried AS (
+         UPDATE hookd.deliveries d
+         SET state = 'pending', next_attempt_at = i.retry_at,
+             lease_token = NULL, locked_by = NULL, lease_expires_at = NULL,
+             last_status = i.status, last_error = i.error, updated_at = now()
+         FROM retry_input i
+         WHERE d.id = i.id AND d.lease_token = i.token AND d.state = 'running'
+           AND EXISTS (SELECT 1 FROM hookd.webhooks w WHERE w.id = d.webhook_id AND w.active)
+         RETURNING d.id, d.webhook_id, 'pending'::text AS state
+     ), ended AS (
+         DELETE FROM hookd.deliveries d
+         USING (SELECT id, token, state, status, error FROM end_input
+                UNION ALL
+                SELECT id, token, 'cancelled', status, error FROM retry_input) i
+         WHERE d.id = i.id AND d.lease_token = i.token AND d.state = 'running'
+           AND (i.state <> 'cancelled' OR NOT EXISTS (SELECT 1 FROM hookd.webhooks w WHERE w.id = d.webhook_id AND w.active))
+         RETURNING d.id, d.event_id, d.webhook_id, i.state, d.attempts, d.attempt_base, d.next_attempt_at,
+                   i.status AS last_status, i.error AS last_error, d.created_at,
+                   CASE WHEN i.state = 'cancelled' THEN 'pending' ELSE i.state END AS asked
+     ), ",
+    archive_ended!(),
+    ", finished AS (
+         SELECT id, webhook_id, state FROM retried
+         UNION ALL
+         SELECT id, webhook_id, asked FROM ended
+     ), totals AS (
+         SELECT webhook_id,
+                count(*) FILTER (WHERE state = 'succeeded') AS delivered,
+                bool_or(state <> 'succeeded') AS failed
+         FROM finished GROUP BY webhook_id
+     ), lockable AS (
+         -- An admin's open transaction on a webhook must not stall every other result:
+         -- counters for a webhook whose row is locked are deferred, not waited for.
+         SELECT w.id FROM hookd.webhooks w
+         WHERE w.id IN (SELECT webhook_id FROM totals)
+         FOR NO KEY UPDATE SKIP LOCKED
+     ), counted AS (
+         UPDATE hookd.webhooks w
+         SET event_count = w.event_count + t.delivered,
+             last_failed_at = CASE WHEN t.failed THEN now() ELSE w.last_failed_at END
+         FROM totals t
+         WHERE w.id = t.webhook_id AND w.id IN (SELECT id FROM lockable)
+     ), deferred AS (
+         INSERT INTO hookd.webhook_counts_deferred (webhook_id, delivered, failed_at)
+         SELECT t.webhook_id, t.delivered, CASE WHEN t.failed THEN now() END
+         FROM totals t
+         WHERE t.webhook_id NOT IN (SELECT id FROM lockable)
+           AND EXISTS (SELECT 1 FROM hookd.webhooks w WHERE w.id = t.webhook_id)
+     )
+     SELECT id FROM finished"
+);
 
 /// The claim's parameters for a look at it: one worker, `limit` rows, no webhook busy.
 fn sample_claim(query: &str, limit: i64) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
@@ -251,83 +349,41 @@ impl Store {
         if finishes.is_empty() {
             return Ok(Vec::new());
         }
-        let mut ids = Vec::with_capacity(finishes.len());
-        let mut tokens = Vec::with_capacity(finishes.len());
-        let mut states = Vec::with_capacity(finishes.len());
-        let mut retry_at: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(finishes.len());
-        let mut statuses = Vec::with_capacity(finishes.len());
-        let mut errors = Vec::with_capacity(finishes.len());
+        let (mut retries, mut endings) = (FinishColumns::default(), FinishColumns::default());
         for f in finishes {
-            ids.push(f.delivery_id);
-            tokens.push(f.lease_token);
-            let (state, at) = match f.next {
-                NextState::Succeeded => ("succeeded", None),
-                NextState::RetryAt(at) => ("pending", Some(at)),
-                NextState::Failed => ("failed", None),
+            let (columns, state, retry_at) = match f.next {
+                NextState::RetryAt(at) => (&mut retries, "pending", Some(at)),
+                NextState::Succeeded => (&mut endings, "succeeded", None),
+                NextState::Failed => (&mut endings, "failed", None),
             };
-            states.push(state);
-            retry_at.push(at);
-            statuses.push(f.attempt.status_code);
-            errors.push(f.attempt.error.clone());
+            columns.ids.push(f.delivery_id);
+            columns.tokens.push(f.lease_token);
+            columns.states.push(state);
+            columns.retry_at.push(retry_at);
+            columns.statuses.push(f.attempt.status_code);
+            columns.errors.push(f.attempt.error.clone());
         }
         let records: Vec<AttemptRecord> = finishes.iter().map(|f| f.attempt.clone()).collect();
 
         let mut tx = self.pool().begin().await?;
         let attempt_ids = attempt_insert_many(&mut tx, &records).await?;
-        let applied: Vec<i64> = sqlx::query_scalar(
-            "WITH input AS (
-                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::int[], $6::text[])
-                     AS i(id, token, state, retry_at, status, error)
-             ), finished AS (
-                 UPDATE hookd.deliveries d
-                 SET state = CASE
-                         WHEN i.state = 'pending' AND NOT EXISTS
-                              (SELECT 1 FROM hookd.webhooks w WHERE w.id = d.webhook_id AND w.active) THEN 'cancelled'
-                         ELSE i.state END,
-                     next_attempt_at = coalesce(i.retry_at, d.next_attempt_at),
-                     lease_token = NULL, locked_by = NULL, lease_expires_at = NULL,
-                     last_status = i.status, last_error = i.error, updated_at = now(),
-                     finished_at = CASE WHEN i.state = 'pending' THEN NULL ELSE now() END
-                 FROM input i
-                 WHERE d.id = i.id AND d.lease_token = i.token AND d.state = 'running'
-                 RETURNING d.id, d.webhook_id, i.state
-             ), totals AS (
-                 SELECT webhook_id,
-                        count(*) FILTER (WHERE state = 'succeeded') AS delivered,
-                        bool_or(state <> 'succeeded') AS failed
-                 FROM finished GROUP BY webhook_id
-             ), lockable AS (
-                 -- An admin's open transaction on a webhook must not stall every other result:
-                 -- counters for a webhook whose row is locked are deferred, not waited for.
-                 SELECT w.id FROM hookd.webhooks w
-                 WHERE w.id IN (SELECT webhook_id FROM totals)
-                 FOR NO KEY UPDATE SKIP LOCKED
-             ), counted AS (
-                 UPDATE hookd.webhooks w
-                 SET event_count = w.event_count + t.delivered,
-                     last_failed_at = CASE WHEN t.failed THEN now() ELSE w.last_failed_at END
-                 FROM totals t
-                 WHERE w.id = t.webhook_id AND w.id IN (SELECT id FROM lockable)
-             ), deferred AS (
-                 INSERT INTO hookd.webhook_counts_deferred (webhook_id, delivered, failed_at)
-                 SELECT t.webhook_id, t.delivered, CASE WHEN t.failed THEN now() END
-                 FROM totals t
-                 WHERE t.webhook_id NOT IN (SELECT id FROM lockable)
-                   AND EXISTS (SELECT 1 FROM hookd.webhooks w WHERE w.id = t.webhook_id)
-             )
-             SELECT id FROM finished",
-        )
-        .bind(&ids)
-        .bind(&tokens)
-        .bind(&states)
-        .bind(&retry_at)
-        .bind(&statuses)
-        .bind(&errors)
-        .fetch_all(&mut *tx)
+        let applied: Vec<i64> = sqlx::query_scalar(FINISH)
+            .bind(&retries.ids)
+            .bind(&retries.tokens)
+            .bind(&retries.retry_at)
+            .bind(&retries.statuses)
+            .bind(&retries.errors)
+            .bind(&endings.ids)
+            .bind(&endings.tokens)
+            .bind(&endings.states)
+            .bind(&endings.statuses)
+            .bind(&endings.errors)
+            .fetch_all(&mut *tx)
         .await?;
         crate::health::health_record(&mut tx, &records, &attempt_ids, disable_after).await?;
         tx.commit().await?;
-        let stale = ids.into_iter().filter(|id| !applied.contains(id)).collect();
+        let applied: std::collections::HashSet<i64> = applied.into_iter().collect();
+        let stale = finishes.iter().map(|f| f.delivery_id).filter(|id| !applied.contains(id)).collect();
         Ok(stale)
     }
 
@@ -335,7 +391,7 @@ impl Store {
     /// older than `heartbeat_timeout`. A delivery that has used `max_attempts` claims is failed
     /// rather than requeued, so a row that crashes every worker that touches it cannot loop.
     pub async fn delivery_rescue_expired(&self, heartbeat_timeout: Duration, max_attempts: i32) -> Result<Rescued> {
-        let rows: Vec<(String,)> = sqlx::query_as(
+        let (requeued, failed): (i64, i64) = sqlx::query_as(concat!(
             "WITH stale AS (
                  SELECT d.id FROM hookd.deliveries d
                  WHERE d.state = 'running'
@@ -345,21 +401,27 @@ impl Store {
                                          AND w.heartbeat_at > now() - make_interval(secs => $1)))
                  LIMIT 1000
                  FOR NO KEY UPDATE SKIP LOCKED
-             )
-             UPDATE hookd.deliveries d
-             SET state = CASE WHEN d.attempts - d.attempt_base >= $2 THEN 'failed' ELSE 'pending' END,
-                 last_error = 'lease_expired', next_attempt_at = now(),
-                 finished_at = CASE WHEN d.attempts - d.attempt_base >= $2 THEN now() END,
-                 lease_token = NULL, locked_by = NULL, lease_expires_at = NULL, updated_at = now()
-             FROM stale WHERE d.id = stale.id
-             RETURNING d.state",
-        )
+             ), requeued AS (
+                 UPDATE hookd.deliveries d
+                 SET state = 'pending', last_error = 'lease_expired', next_attempt_at = now(),
+                     lease_token = NULL, locked_by = NULL, lease_expires_at = NULL, updated_at = now()
+                 FROM stale WHERE d.id = stale.id AND d.attempts - d.attempt_base < $2
+                 RETURNING d.id
+             ), ended AS (
+                 DELETE FROM hookd.deliveries d USING stale
+                 WHERE d.id = stale.id AND d.attempts - d.attempt_base >= $2
+                 RETURNING d.id, d.event_id, d.webhook_id, 'failed'::text AS state, d.attempts, d.attempt_base,
+                           d.next_attempt_at, d.last_status, 'lease_expired'::text AS last_error, d.created_at
+             ), ",
+            archive_ended!(),
+            "
+             SELECT (SELECT count(*) FROM requeued), (SELECT count(*) FROM ended)"
+        ))
         .bind(heartbeat_timeout.as_secs_f64())
         .bind(max_attempts)
-        .fetch_all(self.pool())
+        .fetch_one(self.pool())
         .await?;
-        let failed = rows.iter().filter(|(s,)| s == "failed").count() as i64;
-        Ok(Rescued { requeued: rows.len() as i64 - failed, failed })
+        Ok(Rescued { requeued, failed })
     }
 
     /// Applies counter updates that were deferred because their webhook row was locked. Returns
@@ -388,25 +450,36 @@ impl Store {
         .rows_affected())
     }
 
-    /// Puts failed deliveries back in the queue with a fresh retry schedule. Returns how many.
+    /// Puts failed deliveries back in the queue with a fresh retry schedule (they move back from
+    /// `hookd.deliveries_finished`, keeping their id and attempt count). Returns how many. Only
+    /// deliveries whose webhook still exists and is active: replaying to a disabled webhook would
+    /// send to a receiver the admin switched off.
     pub async fn delivery_replay(&self, selector: &ReplaySelector) -> Result<u64> {
-        let (webhook, since, event) = match selector {
-            ReplaySelector::Webhook { id, since } => (Some(*id), *since, None),
-            ReplaySelector::Event(event_id) => (None, None, Some(*event_id)),
-            ReplaySelector::Delivery(id) => {
-                return Ok(sqlx::query(&format!("{REPLAY} AND id = $1"))
-                    .bind(id)
-                    .execute(self.pool())
-                    .await?
-                    .rows_affected());
-            }
+        let (delivery, webhook, since, event) = match selector {
+            ReplaySelector::Webhook { id, since } => (None, Some(*id), *since, None),
+            ReplaySelector::Event(event_id) => (None, None, None, Some(*event_id)),
+            ReplaySelector::Delivery(id) => (Some(*id), None, None, None),
         };
-        Ok(sqlx::query(&format!(
-            "{REPLAY}
-               AND ($1::uuid IS NULL OR webhook_id = $1)
-               AND ($2::timestamptz IS NULL OR finished_at >= $2)
-               AND ($3::uuid IS NULL OR event_id = $3)"
-        ))
+        Ok(sqlx::query(
+            "WITH revived AS (
+                 DELETE FROM hookd.deliveries_finished f
+                 WHERE f.state = 'failed'
+                   AND EXISTS (SELECT 1 FROM hookd.webhooks w WHERE w.id = f.webhook_id AND w.active)
+                   AND ($1::bigint IS NULL OR f.id = $1)
+                   AND ($2::uuid IS NULL OR f.webhook_id = $2)
+                   AND ($3::timestamptz IS NULL OR f.finished_at >= $3)
+                   AND ($4::uuid IS NULL OR f.event_id = $4)
+                 RETURNING f.*
+             )
+             INSERT INTO hookd.deliveries
+                 (id, event_id, webhook_id, state, attempts, attempt_base, next_attempt_at, last_status, last_error,
+                  created_at, updated_at)
+             OVERRIDING SYSTEM VALUE
+             SELECT id, event_id, webhook_id, 'pending', attempts, attempts, now(), last_status, last_error,
+                    created_at, now()
+             FROM revived",
+        )
+        .bind(delivery)
         .bind(webhook)
         .bind(since)
         .bind(event)
@@ -415,9 +488,9 @@ impl Store {
         .rows_affected())
     }
 
-    /// Deliveries in each state, for progress and health.
+    /// Deliveries in each state, live and finished, for progress and health.
     pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>> {
-        Ok(sqlx::query_as("SELECT state, count(*) FROM hookd.deliveries GROUP BY state ORDER BY state")
+        Ok(sqlx::query_as("SELECT state, count(*) FROM hookd.delivery_log GROUP BY state ORDER BY state")
             .fetch_all(self.pool())
             .await?)
     }
@@ -425,7 +498,7 @@ impl Store {
     pub async fn delivery_get(&self, id: i64) -> Result<Option<DeliveryRow>> {
         Ok(sqlx::query_as(
             "SELECT id, event_id, webhook_id, state, attempts, next_attempt_at, last_status, last_error, created_at, finished_at
-             FROM hookd.deliveries WHERE id = $1",
+             FROM hookd.delivery_log WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -433,12 +506,25 @@ impl Store {
     }
 }
 
-/// Only deliveries whose webhook still exists and is active: replaying to a disabled webhook
-/// would send to a receiver the admin switched off.
-const REPLAY: &str = "UPDATE hookd.deliveries
-    SET state = 'pending', attempt_base = attempts, next_attempt_at = now(), finished_at = NULL, updated_at = now()
-    WHERE EXISTS (SELECT 1 FROM hookd.webhooks w WHERE w.id = webhook_id AND w.active)
-      AND state = 'failed'";
+/// Cancels the pending deliveries of `webhooks` (disabled or deleted), moving them to the
+/// finished ones as `cancelled` with `why` as their last error. Returns how many.
+pub(crate) async fn delivery_cancel_pending(conn: &mut sqlx::PgConnection, webhooks: &[Uuid], why: &str) -> Result<u64> {
+    Ok(sqlx::query_scalar::<_, i64>(concat!(
+        "WITH ended AS (
+             DELETE FROM hookd.deliveries d
+             WHERE d.webhook_id = ANY ($1) AND d.state = 'pending'
+             RETURNING d.id, d.event_id, d.webhook_id, 'cancelled'::text AS state, d.attempts, d.attempt_base,
+                       d.next_attempt_at, d.last_status, $2::text AS last_error, d.created_at
+         ), ",
+        archive_ended!(),
+        "
+         SELECT count(*) FROM ended"
+    ))
+    .bind(webhooks)
+    .bind(why)
+    .fetch_one(conn)
+    .await? as u64)
+}
 
 /// Which failed deliveries to replay.
 #[derive(Debug, Clone)]

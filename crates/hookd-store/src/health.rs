@@ -158,14 +158,7 @@ async fn cancel_pending_of(conn: &mut sqlx::PgConnection, disabled: &[Disabled])
         return Ok(());
     }
     let ids: Vec<Uuid> = disabled.iter().map(|d| d.id).collect();
-    let cancelled = sqlx::query(
-        "UPDATE hookd.deliveries SET state = 'cancelled', last_error = 'webhook disabled', finished_at = now(), updated_at = now()
-         WHERE webhook_id = ANY ($1) AND state = 'pending'",
-    )
-    .bind(&ids)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let cancelled = crate::delivery::delivery_cancel_pending(conn, &ids, "webhook disabled").await?;
     for d in disabled {
         tracing::warn!(webhook_id = %d.id, reason = %d.reason, "webhook disabled; its pending deliveries are cancelled");
     }

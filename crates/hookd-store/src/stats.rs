@@ -35,7 +35,7 @@ impl Store {
 
     /// Deliveries that have succeeded so far.
     pub async fn stats_delivered(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM hookd.deliveries WHERE state = 'succeeded'").fetch_one(self.pool()).await?)
+        Ok(sqlx::query_scalar("SELECT count(*) FROM hookd.deliveries_finished WHERE state = 'succeeded'").fetch_one(self.pool()).await?)
     }
 
     /// Each successful attempt's event and when its answer came back (start plus duration), by

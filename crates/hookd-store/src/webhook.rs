@@ -7,6 +7,7 @@ use serde::Serialize;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::delivery::delivery_cancel_pending;
 use crate::{field_error, Result, Store, StoreError};
 
 const COLUMNS: &str = "id, name, url, events, active, integration, secret, previous_secret, previous_secret_expires_at, \
@@ -184,7 +185,7 @@ impl Store {
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("webhook {id}")))?;
         if !active {
-            cancel_pending(&mut tx, id, "webhook disabled").await?;
+            delivery_cancel_pending(&mut tx, &[id], "webhook disabled").await?;
         }
         tx.commit().await?;
         self.opened(webhook)
@@ -212,7 +213,7 @@ impl Store {
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("webhook {id}")));
         }
-        cancel_pending(&mut tx, id, "webhook deleted").await?;
+        delivery_cancel_pending(&mut tx, &[id], "webhook deleted").await?;
         tx.commit().await?;
         Ok(())
     }
@@ -237,9 +238,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         if !active {
-            for id in &changed {
-                cancel_pending(&mut tx, *id, "webhook disabled").await?;
-            }
+            delivery_cancel_pending(&mut tx, &changed, "webhook disabled").await?;
         }
         tx.commit().await?;
         Ok(changed.len() as u64)
@@ -253,9 +252,7 @@ impl Store {
             .bind(ids)
             .fetch_all(&mut *tx)
             .await?;
-        for id in &deleted {
-            cancel_pending(&mut tx, *id, "webhook deleted").await?;
-        }
+        delivery_cancel_pending(&mut tx, &deleted, "webhook deleted").await?;
         tx.commit().await?;
         Ok(deleted.len() as u64)
     }
@@ -321,16 +318,4 @@ impl Store {
             Err(field_error("events", format!("unknown event type(s): {} (see `hookd events list`)", unknown.join(", "))))
         }
     }
-}
-
-async fn cancel_pending(tx: &mut sqlx::PgConnection, webhook_id: Uuid, why: &str) -> Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE hookd.deliveries SET state = 'cancelled', last_error = $2, finished_at = now(), updated_at = now()
-         WHERE webhook_id = $1 AND state = 'pending'",
-    )
-    .bind(webhook_id)
-    .bind(why)
-    .execute(tx)
-    .await?
-    .rows_affected())
 }

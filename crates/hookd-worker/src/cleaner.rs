@@ -1,7 +1,7 @@
-//! Cleaner: keeps the history bounded. It creates the attempt partitions for the next days,
-//! drops those older than the retention period (whole tables, no bulk DELETE), and prunes
-//! finished deliveries and fanned-out outbox rows past the same age, in batches. Runs in every
-//! process; each step is idempotent, so two cleaners at once only repeat each other.
+//! Cleaner: keeps the history bounded. It creates the day partitions of the attempts and of the
+//! finished deliveries for the next days, drops those older than the retention period (whole
+//! tables, no bulk DELETE), and prunes fanned-out outbox rows past the same age, in batches. Runs
+//! in every process; each step is idempotent, so two cleaners at once only repeat each other.
 
 use std::sync::Arc;
 
@@ -21,7 +21,6 @@ const PRUNE_BATCH: i64 = 5_000;
 pub struct Cleaned {
     pub partitions_created: i32,
     pub partitions_dropped: i32,
-    pub deliveries_pruned: u64,
     pub events_pruned: u64,
 }
 
@@ -39,17 +38,10 @@ impl Cleaner {
     pub async fn run_once(&self, now: DateTime<Utc>) -> hookd_store::Result<Cleaned> {
         let cutoff = now - TimeDelta::from_std(self.config.retention).unwrap_or(TimeDelta::MAX);
         let mut cleaned = Cleaned {
-            partitions_created: self.store.attempt_partitions_ensure(now.date_naive(), DAYS_AHEAD).await?,
-            partitions_dropped: self.store.attempt_partitions_drop(cutoff).await?,
+            partitions_created: self.store.history_partitions_ensure(now.date_naive(), DAYS_AHEAD).await?,
+            partitions_dropped: self.store.history_partitions_drop(cutoff).await?,
             ..Cleaned::default()
         };
-        loop {
-            let n = self.store.delivery_prune_finished(cutoff, PRUNE_BATCH).await?;
-            cleaned.deliveries_pruned += n;
-            if n < PRUNE_BATCH as u64 {
-                break;
-            }
-        }
         loop {
             let n = self.store.outbox_prune(cutoff, PRUNE_BATCH).await?;
             cleaned.events_pruned += n;

@@ -10,12 +10,14 @@
 //!    and per-webhook concurrency limits, deciding from the result what comes next; the
 //!    [`endpoints`] (circuit breaker, pause on 429, `max_rps`) hold back the claims of a webhook
 //!    that is failing, throttling or rate-limited;
-//! 6. the [`recorder`] writes attempts and state changes in batches, fenced by lease;
+//! 6. the [`recorder`] writes attempts and state changes in batches, fenced by lease, moving
+//!    deliveries that ended out of the hot table;
 //! 7. failed attempts come back due later by the retry schedule, and the [`rescuer`] takes back
 //!    the leases of workers that died, while [`heartbeat`] proves this one is alive.
 //!
 //! 8. The [`cleaner`] keeps the history bounded: attempt partitions are made ahead and dropped
-//!    whole after the retention period; finished deliveries and events are pruned.
+//!    whole after the retention period, and so are finished deliveries; fanned-out events are
+//!    pruned.
 //!
 //! [`instruments`] are the metrics the stages record (served on `GET /metrics` by `hookd serve`).
 //!
