@@ -27,4 +27,15 @@ async fn the_claim_reads_the_due_index() {
     eprintln!("{plan}");
     assert!(plan.contains("deliveries_due"), "the claim should read deliveries_due:\n{plan}");
     assert!(!plan.contains("Seq Scan on deliveries"), "no full scan of the deliveries table:\n{plan}");
+    assert!(!plan.contains("Bitmap"), "a plain index scan, which marks delivered rows' entries dead:\n{plan}");
+}
+
+/// Every connection hookd opens turns bitmap scans off (see `Store::connect`): the planner picks
+/// them for the claim and the fan-out once the queue is large, and they leave dead index entries
+/// for every later claim to step over.
+#[tokio::test]
+async fn hookd_connections_do_not_plan_bitmap_scans() {
+    let db = TestDb::new().await;
+    let setting: String = sqlx::query_scalar("SHOW enable_bitmapscan").fetch_one(db.store.pool()).await.unwrap();
+    assert_eq!(setting, "off");
 }
