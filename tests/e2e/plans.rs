@@ -1,5 +1,5 @@
 //! The hot queries use the indexes they were built for: checked with EXPLAIN on a queue of a
-//! realistic shape (many finished deliveries, a backlog pending), not assumed.
+//! realistic shape (a backlog pending, most of it due later), not assumed.
 
 use hookd_testkit::TestDb;
 
@@ -38,4 +38,21 @@ async fn hookd_connections_do_not_plan_bitmap_scans() {
     let db = TestDb::new().await;
     let setting: String = sqlx::query_scalar("SHOW enable_bitmapscan").fetch_one(db.store.pool()).await.unwrap();
     assert_eq!(setting, "off");
+}
+
+/// The benchmark's claim-latency probe runs the real claim on a real backlog and claims nothing:
+/// it sees a full batch, and every delivery is still pending afterwards.
+#[tokio::test]
+async fn the_claim_probe_sees_a_full_batch_and_claims_nothing() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let webhook = add_webhook(store, "w", "http://127.0.0.1:9/", &["payment_received"]).await;
+    let events: Vec<(String, serde_json::Value)> =
+        (0..150).map(|n| ("payment_received".to_owned(), serde_json::json!({ "n": n }))).collect();
+    store.outbox_publish_many(&events).await.unwrap();
+    while store.outbox_fan_out_batch(1000).await.unwrap().events > 0 {}
+
+    let (rows, _took) = store.delivery_claim_probe(100).await.unwrap();
+    assert_eq!(rows, 100);
+    assert_eq!(crate::common::deliveries_in(store, &webhook, "pending").await, 150);
 }

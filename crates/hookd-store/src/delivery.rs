@@ -119,23 +119,25 @@ macro_rules! archive_ended {
     };
 }
 
-/// The claim (see [`Store::delivery_claim_batch`]). `candidates` reads the head of the queue
-/// without locking, leaving out webhooks with
-/// no free slot (a backlog for one slow receiver cannot hide everyone else's work);
-/// `allowed` ranks it per webhook so a batch never holds more of one webhook than its
-/// free slots; `due` then locks what is still pending, and `judged` reads what sending it takes.
+/// The claim (see [`Store::delivery_claim_batch`]). `candidates` locks the head of the queue,
+/// skipping rows another claim holds (so concurrent claimers take successive slices of the queue
+/// instead of colliding on the same first rows) and leaving out webhooks with no free slot (a
+/// backlog for one slow receiver cannot hide everyone else's work); `due` ranks it per
+/// webhook so a batch never holds more of one webhook than its free slots (the rest of the
+/// window is unlocked when the claim commits); `judged` reads what sending each one takes.
 /// What can be sent is leased (`claimed`); the rest ends as cancelled and leaves the hot table.
 /// MATERIALIZED keeps the planner from re-running a LIMIT subquery per joined row,
 /// which could lock and update more than `limit` rows.
 const CLAIM: &str = concat!(
     "WITH candidates AS MATERIALIZED (
-        SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
+        SELECT id, event_id, webhook_id, next_attempt_at FROM hookd.deliveries
         WHERE state = 'pending' AND next_attempt_at <= now() AND webhook_id <> ALL ($7::uuid[])
         ORDER BY next_attempt_at, id
         LIMIT $2 * 4
-    ), allowed AS MATERIALIZED (
-        SELECT ranked.id FROM (
-            SELECT c.id, c.webhook_id, c.next_attempt_at,
+        FOR NO KEY UPDATE SKIP LOCKED
+    ), due AS MATERIALIZED (
+        SELECT ranked.id, ranked.event_id, ranked.webhook_id FROM (
+            SELECT c.id, c.event_id, c.webhook_id, c.next_attempt_at,
                    row_number() OVER (PARTITION BY c.webhook_id ORDER BY c.next_attempt_at, c.id) AS rank
             FROM candidates c
         ) ranked
@@ -144,10 +146,6 @@ const CLAIM: &str = concat!(
         WHERE ranked.rank <= $6 - coalesce(busy.in_flight, 0)
         ORDER BY ranked.next_attempt_at, ranked.id
         LIMIT $2
-    ), due AS MATERIALIZED (
-        SELECT d.id, d.event_id, d.webhook_id FROM hookd.deliveries d
-        WHERE d.id IN (SELECT id FROM allowed) AND d.state = 'pending'
-        FOR NO KEY UPDATE SKIP LOCKED
     ), judged AS MATERIALIZED (
         SELECT due.id, o.event_id IS NOT NULL AND coalesce(w.active, false) AS sendable,
                CASE WHEN o.event_id IS NULL THEN 'event purged from the outbox'

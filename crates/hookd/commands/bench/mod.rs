@@ -247,11 +247,10 @@ impl ClaimProbe {
             let mut samples = Vec::new();
             while !token.is_cancelled() {
                 // Only full claims compare: near the end there is less left to claim.
-                let r = store.delivery_claim_probe(Self::LIMIT).await;
-                if let Ok((rows, took)) = r {
-                    if rows as i64 == Self::LIMIT {
-                        samples.push(took);
-                    }
+                match store.delivery_claim_probe(Self::LIMIT).await {
+                    Ok((rows, took)) if rows as i64 == Self::LIMIT => samples.push(took),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "claim latency sample failed"),
                 }
                 tokio::select! {
                     _ = token.cancelled() => {}
