@@ -26,3 +26,4 @@ mod sealing;
 mod signing;
 mod tls;
 mod urls;
+mod vacuum;

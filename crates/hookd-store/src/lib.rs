@@ -19,6 +19,7 @@ pub mod health;
 pub mod outbox;
 pub mod retention;
 pub mod stats;
+pub mod vacuum;
 pub mod webhook;
 pub mod worker;
 

@@ -18,6 +18,7 @@
 //! 8. The [`cleaner`] keeps the history bounded: attempt partitions are made ahead and dropped
 //!    whole after the retention period, and so are finished deliveries; fanned-out events are
 //!    pruned.
+//!    The [`vacuumer`] stands in for autovacuum on the hot tables where the server has it off.
 //!
 //! [`instruments`] are the metrics the stages record (served on `GET /metrics` by `hookd serve`).
 //!
@@ -35,6 +36,7 @@ pub mod recorder;
 pub mod rescuer;
 pub mod shutdown;
 pub mod test_event;
+pub mod vacuumer;
 pub mod waker;
 
 use std::sync::Arc;
@@ -150,6 +152,7 @@ pub async fn run(
     services.spawn("rescuer", rescuer::Rescuer::new(store.clone(), config.clone(), wakers.clone()).run(services.token()));
     services.spawn("fanout", fanout::Fanout::new(store.clone(), config.clone(), wakers.clone()).run(services.token()));
     services.spawn("cleaner", cleaner::Cleaner::new(store.clone(), config.clone()).run(services.token()));
+    services.spawn("vacuumer", vacuumer::Vacuumer::new(store.clone()).run(services.token()));
     // The heartbeat outlives the shutdown signal: while in-flight requests finish, this worker is
     // alive and its leases must not be taken back by another one.
     let heartbeat_stop = CancellationToken::new();

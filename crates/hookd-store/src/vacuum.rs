@@ -1,0 +1,34 @@
+//! Vacuum of the hot tables. Every claim and finish leaves dead row versions in
+//! `hookd.deliveries` and every fan-out in `hookd.outbox`; until a vacuum removes them, each claim
+//! steps over more of them (a claim of 100 from a million-row backlog went from 4 ms to 20 ms with
+//! no vacuum). The tables carry aggressive autovacuum settings (`0008_hot_table_storage.sql`), but
+//! those do nothing on a server whose `autovacuum` is off, so hookd can do it itself.
+
+use crate::{Result, Store};
+
+/// The tables that turn over with every delivery.
+const HOT: [&str; 2] = ["hookd.deliveries", "hookd.outbox"];
+
+impl Store {
+    /// Whether the server's autovacuum daemon runs (the `autovacuum` setting).
+    pub async fn autovacuum_enabled(&self) -> Result<bool> {
+        Ok(sqlx::query_scalar("SELECT current_setting('autovacuum')::boolean").fetch_one(self.pool()).await?)
+    }
+
+    /// Vacuums each hot table holding more than `min_dead` dead rows, skipping one another
+    /// process is vacuuming. Returns the tables it vacuumed.
+    pub async fn hot_tables_vacuum(&self, min_dead: i64) -> Result<Vec<&'static str>> {
+        let mut vacuumed = Vec::new();
+        for table in HOT {
+            let dead: i64 = sqlx::query_scalar("SELECT coalesce(pg_stat_get_dead_tuples($1::regclass), 0)")
+                .bind(table)
+                .fetch_one(self.pool())
+                .await?;
+            if dead > min_dead {
+                sqlx::query(&format!("VACUUM (SKIP_LOCKED) {table}")).execute(self.pool()).await?;
+                vacuumed.push(table);
+            }
+        }
+        Ok(vacuumed)
+    }
+}

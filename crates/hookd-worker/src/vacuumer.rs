@@ -1,0 +1,47 @@
+//! Vacuumer: on a server whose autovacuum is off, vacuums the hot tables itself whenever enough
+//! dead rows have piled up (see `hookd_store::vacuum`). Where autovacuum runs it does nothing: the
+//! tables' own autovacuum settings cover them. Runs in every process; `SKIP_LOCKED` lets one
+//! vacuum at a time.
+
+use std::time::Duration;
+
+use hookd_store::Store;
+use tokio_util::sync::CancellationToken;
+
+/// How often the dead-row counts are looked at.
+const EVERY: Duration = Duration::from_secs(5);
+/// Dead rows that make a vacuum worth it: a few seconds of a fast drain.
+const MIN_DEAD: i64 = 20_000;
+
+pub struct Vacuumer {
+    store: Store,
+}
+
+impl Vacuumer {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) {
+        match self.store.autovacuum_enabled().await {
+            Ok(true) => return,
+            Ok(false) => tracing::warn!(
+                "autovacuum is off on this server: hookd vacuums hookd.deliveries and hookd.outbox itself; \
+                 turn autovacuum on for the rest of the database"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot read the server's autovacuum setting; vacuuming the hot tables as if it were off"),
+        }
+        let mut tick = tokio::time::interval(EVERY);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            match self.store.hot_tables_vacuum(MIN_DEAD).await {
+                Ok(tables) if !tables.is_empty() => tracing::debug!(?tables, "vacuumed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "vacuum of the hot tables failed; will retry"),
+            }
+        }
+    }
+}

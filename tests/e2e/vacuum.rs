@@ -1,0 +1,44 @@
+//! The hot tables are vacuumed by hookd when the dead rows pile up (for servers whose autovacuum
+//! is off): checked on a real table with real dead rows.
+
+use std::time::Duration;
+
+use hookd_testkit::{wait_until, TestDb};
+
+use crate::common::add_webhook;
+
+async fn dead_rows(db: &TestDb) -> i64 {
+    sqlx::query_scalar("SELECT pg_stat_get_dead_tuples('hookd.deliveries'::regclass)")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn dead_deliveries_past_the_threshold_are_vacuumed_away() {
+    let db = TestDb::new().await;
+    let webhook = add_webhook(&db.store, "w", "http://127.0.0.1:9/", &["payment_received"]).await;
+    let mut conn = db.store.pool().acquire().await.unwrap();
+    sqlx::query(
+        "INSERT INTO hookd.deliveries (event_id, webhook_id)
+         SELECT gen_random_uuid(), $1 FROM generate_series(1, 30000)",
+    )
+    .bind(webhook.id)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    // Statistics reach the shared counters when a session goes idle; force it for this one.
+    sqlx::query("SELECT pg_stat_force_next_flush()").execute(&mut *conn).await.unwrap();
+    sqlx::query("DELETE FROM hookd.deliveries").execute(&mut *conn).await.unwrap();
+    drop(conn);
+    wait_until(Duration::from_secs(30), "the 30,000 deleted rows count as dead", || async { dead_rows(&db).await >= 30_000 }).await;
+
+    assert_eq!(db.store.hot_tables_vacuum(50_000).await.unwrap(), Vec::<&str>::new(), "below the threshold");
+    assert_eq!(db.store.hot_tables_vacuum(20_000).await.unwrap(), vec!["hookd.deliveries"]);
+    assert_eq!(dead_rows(&db).await, 0, "the vacuum removed the dead rows");
+    let vacuums: i64 = sqlx::query_scalar("SELECT pg_stat_get_vacuum_count('hookd.deliveries'::regclass)")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(vacuums, 1);
+}
