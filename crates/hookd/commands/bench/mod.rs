@@ -321,16 +321,16 @@ fn throughput(receipts: &Receipts, webhooks: Option<&HashSet<usize>>) -> (usize,
 async fn drain(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> {
     let mut bench = Bench::new(config, args, Behaviour::default()).await?;
     bench.add_webhooks(1, &["payment_received"]).await?;
-    let committed = bench.publish(args.events).await?;
+    bench.publish(args.events).await?;
     eprintln!("published a backlog of {} events", args.events);
     bench.start_workers(args.processes, &worker_env(config.settings.request_timeout, "1s")).await?;
     let probe = ClaimProbe::start(bench.store.clone());
     bench.wait("delivered", args.events, Duration::from_secs(3600), Receipts::delivered_count).await?;
     let claims = probe.finish().await;
     let (n, seconds, per_second) = throughput(&bench.receipts, None);
-    let _ = latencies(&bench.receipts, &committed);
+    let duplicates = bench.receipts.duplicates();
     let (rss, xacts, statements) = bench.finish(n).await?;
-    let mut note = format!("backlog of {} events, 1 webhook", args.events);
+    let mut note = format!("backlog of {} events, 1 webhook, {duplicates} received twice", args.events);
     if let Some(c) = &claims {
         note += &format!("; claim of {}: {:.1} ms at start, {:.1} ms at end", ClaimProbe::LIMIT, c.start_ms, c.end_ms);
     }

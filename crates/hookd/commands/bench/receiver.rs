@@ -34,15 +34,31 @@ pub struct Receipt {
     pub at: SystemTime,
 }
 
+/// What the receiver saw: the first successful receipt of each event per webhook, and how many
+/// came again (redeliveries, which at-least-once allows but a clean run should not need).
 #[derive(Default)]
 pub struct Receipts {
     pub delivered: Mutex<Vec<Receipt>>,
+    seen: Mutex<HashSet<(usize, String)>>,
+    duplicates: AtomicUsize,
     pub requests: AtomicUsize,
 }
 
 impl Receipts {
     pub fn delivered_count(&self) -> usize {
         self.delivered.lock().expect("not poisoned").len()
+    }
+
+    pub fn duplicates(&self) -> usize {
+        self.duplicates.load(Ordering::Relaxed)
+    }
+
+    fn receive(&self, webhook: usize, event_id: String) {
+        if self.seen.lock().expect("not poisoned").insert((webhook, event_id.clone())) {
+            self.delivered.lock().expect("not poisoned").push(Receipt { webhook, event_id, at: SystemTime::now() });
+        } else {
+            self.duplicates.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -78,7 +94,7 @@ async fn answer(req: Request<Incoming>, receipts: Arc<Receipts>, behaviour: Arc<
     } else if first_attempt && behaviour.fail_first.contains(&webhook) {
         StatusCode::INTERNAL_SERVER_ERROR
     } else {
-        receipts.delivered.lock().expect("not poisoned").push(Receipt { webhook, event_id, at: SystemTime::now() });
+        receipts.receive(webhook, event_id);
         StatusCode::OK
     };
     let mut response = Response::new(Empty::new());
