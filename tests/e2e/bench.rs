@@ -50,3 +50,20 @@ async fn bench_refuses_scripted_scenarios_with_a_target() {
     assert!(out.stderr.contains("--target cannot run isolation"), "{out:#?}");
     assert_eq!(receiver.count(), 0);
 }
+
+/// A run finding its scratch database in use (another run, or workers that outlived one) stops
+/// with the reason instead of dropping it under them.
+#[tokio::test]
+async fn bench_refuses_a_scratch_database_in_use() {
+    let db = TestDb::new().await;
+    let scratch = format!("{}_bench", db.url);
+    let other_run = hookd_store::Store::connect(&scratch, 1).await.unwrap();
+    sqlx::query("SELECT 1").execute(other_run.pool()).await.unwrap();
+
+    let out = run_command(hookd_command(&db, &["bench", "--quick", "--scenario", "drain"])).await;
+    assert_ne!(out.code, Some(0), "{out:#?}");
+    assert!(out.stderr.contains("connected to the benchmark's scratch database"), "{out:#?}");
+    assert!(sqlx::query("SELECT 1").execute(other_run.pool()).await.is_ok(), "the database in use was left alone");
+    other_run.pool().close().await;
+    hookd_store::Store::drop_database(&scratch).await.unwrap();
+}

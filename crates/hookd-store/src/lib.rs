@@ -134,6 +134,22 @@ impl Store {
         Ok(())
     }
 
+    /// How many sessions other than this call's are connected to the database `database_url`
+    /// names (0 when it does not exist).
+    pub async fn database_sessions(database_url: &str) -> Result<i64> {
+        let options = PgConnectOptions::from_str(database_url)?;
+        let Some(name) = options.get_database().map(str::to_owned) else { return Ok(0) };
+        let mut conn = PgConnection::connect_with(&options.clone().database("postgres"))
+            .await
+            .map_err(|e| unreachable_error(&options, e))?;
+        let sessions = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await?;
+        conn.close().await.ok();
+        Ok(sessions)
+    }
+
     /// Drops the database `database_url` names, with any connections still open to it.
     pub async fn drop_database(database_url: &str) -> Result<()> {
         let options = PgConnectOptions::from_str(database_url)?;

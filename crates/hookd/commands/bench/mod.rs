@@ -86,6 +86,16 @@ struct Bench {
 impl Bench {
     async fn new(config: &Config, args: &BenchArgs, behaviour: Behaviour) -> anyhow::Result<Self> {
         let database_url = super::sibling_database_url(&config.settings.database_url, "bench")?;
+        // Dropping a scratch database another run is using would leave that run's workers
+        // serving the next run's database, as extra workers nobody counts.
+        let sessions = Store::database_sessions(&database_url).await?;
+        if sessions > 0 {
+            anyhow::bail!(
+                "{sessions} session(s) are connected to the benchmark's scratch database {}: another `hookd bench` \
+                 is running (or its `hookd serve` processes outlived it); stop them first",
+                url::Url::parse(&database_url)?.path().trim_start_matches('/')
+            );
+        }
         Store::drop_database(&database_url).await?;
         let store = Store::connect(&database_url, 4).await?;
         store.migrate().await?;
