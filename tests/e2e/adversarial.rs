@@ -37,12 +37,14 @@ async fn state_of(store: &hookd_store::Store, event_id: Uuid, webhook: &hookd_st
         .unwrap()
 }
 
-/// Waits until the `hookd tail` under test has read its starting point and polled the log once.
+/// Waits until the `hookd tail` under test has read its starting point and polled the log once:
+/// its session is idle after a read of the log. (A poll still running may not have taken its
+/// snapshot yet: Postgres shows the query before the snapshot is taken.)
 async fn tail_is_polling(db: &TestDb) {
     wait_until(DEADLINE, "the tail is polling hookd.attempt_log", || async {
         sqlx::query_scalar::<_, bool>(
             "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-                            WHERE datname = current_database() AND pid <> pg_backend_pid()
+                            WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'
                               AND query LIKE ('%FROM hookd.' || 'attempt_log%'))",
         )
         .fetch_one(db.store.pool())
