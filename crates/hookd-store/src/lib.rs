@@ -134,6 +134,12 @@ impl Store {
         Ok(())
     }
 
+    /// The database `database_url` connects to, as the driver reads it (a `dbname` parameter wins
+    /// over the path).
+    pub fn database_name(database_url: &str) -> Result<Option<String>> {
+        Ok(PgConnectOptions::from_str(database_url)?.get_database().map(str::to_owned))
+    }
+
     /// How many sessions other than this call's are connected to the database `database_url`
     /// names (0 when it does not exist).
     pub async fn database_sessions(database_url: &str) -> Result<i64> {

@@ -43,10 +43,22 @@ pub async fn open_store_and_apply_settings(config: &Config) -> anyhow::Result<St
 
 /// The URL of a database beside the configured one, named `<name>_<suffix>`: the demo and the
 /// benchmark work there, never among real webhooks and events.
+/// A `dbname` query parameter names the database over the path (libpq and sqlx both read it so),
+/// so it is the one renamed when present: the scratch database must never be the real one.
 pub fn sibling_database_url(database_url: &str, suffix: &str) -> anyhow::Result<String> {
     let mut url = url::Url::parse(database_url).map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
-    let name = url.path().trim_start_matches('/').to_owned();
-    url.set_path(&format!("{}_{suffix}", if name.is_empty() { "hookd" } else { &name }));
+    let sibling = |name: &str| format!("{}_{suffix}", if name.is_empty() { "hookd" } else { name });
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if query.iter().any(|(key, _)| key == "dbname") {
+        let renamed: Vec<(String, String)> = query
+            .into_iter()
+            .map(|(key, value)| if key == "dbname" { (key, sibling(&value)) } else { (key, value) })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(renamed);
+    } else {
+        let name = url.path().trim_start_matches('/').to_owned();
+        url.set_path(&sibling(&name));
+    }
     Ok(url.to_string())
 }
 
@@ -67,5 +79,24 @@ pub fn print<T: Serialize>(out: Output, value: &T, render: impl FnOnce(&T) -> St
         println!("{}", serde_json::to_string_pretty(value).expect("serialisable"));
     } else {
         println!("{}", render(value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sibling_database_url;
+
+    #[test]
+    fn the_sibling_database_is_named_beside_the_configured_one() {
+        assert_eq!(sibling_database_url("postgres://u@h:5432/shop", "bench").unwrap(), "postgres://u@h:5432/shop_bench");
+        assert_eq!(sibling_database_url("postgres://u@h/", "demo").unwrap(), "postgres://u@h/hookd_demo");
+    }
+
+    /// `dbname` overrides the path when connecting, so renaming only the path would point the
+    /// scratch URL (which the benchmark drops) at the real database.
+    #[test]
+    fn a_dbname_parameter_is_the_name_that_is_renamed() {
+        let url = sibling_database_url("postgres://u@h/ignored?sslmode=disable&dbname=shop", "bench").unwrap();
+        assert_eq!(url, "postgres://u@h/ignored?sslmode=disable&dbname=shop_bench");
     }
 }
