@@ -42,3 +42,28 @@ async fn dead_deliveries_past_the_threshold_are_vacuumed_away() {
         .unwrap();
     assert_eq!(vacuums, 1);
 }
+
+/// Only a table's owner can vacuum it: a role that merely may write the tables is told so up
+/// front instead of vacuuming in vain every few seconds.
+#[tokio::test]
+async fn only_the_tables_owner_counts_as_able_to_vacuum_them() {
+    let db = TestDb::new().await;
+    assert!(db.store.hot_tables_vacuumable().await.unwrap(), "the migrating role owns the tables");
+
+    let role = format!("hookd_runtime_{}", uuid::Uuid::new_v4().simple());
+    for sql in [
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT USAGE ON SCHEMA hookd TO {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA hookd TO {role}"),
+    ] {
+        sqlx::query(&sql).execute(db.store.pool()).await.unwrap();
+    }
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_username(&role).unwrap();
+    let runtime = hookd_store::Store::connect(url.as_str(), 1).await.unwrap();
+    let vacuumable = runtime.hot_tables_vacuumable().await.unwrap();
+    runtime.pool().close().await;
+    sqlx::query(&format!("DROP OWNED BY {role}")).execute(db.store.pool()).await.unwrap();
+    sqlx::query(&format!("DROP ROLE {role}")).execute(db.store.pool()).await.unwrap();
+    assert!(!vacuumable, "a role that does not own the tables cannot vacuum them");
+}

@@ -15,17 +15,32 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT current_setting('autovacuum')::boolean").fetch_one(self.pool()).await?)
     }
 
-    /// Vacuums each hot table holding more than `min_dead` dead rows, skipping one another
-    /// process is vacuuming. Returns the tables it vacuumed.
+    /// Whether this connection's role may vacuum the hot tables (only their owner can; for
+    /// anyone else Postgres skips the table with a warning and the dead rows stay).
+    pub async fn hot_tables_vacuumable(&self) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT bool_and(pg_has_role(current_user, relowner, 'USAGE')) FROM pg_class WHERE oid = ANY ($1::regclass[])",
+        )
+        .bind(&HOT[..])
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    /// Vacuums (and analyzes) each hot table holding more than `min_dead` dead rows that no other
+    /// process is vacuuming already. Returns the tables it vacuumed.
     pub async fn hot_tables_vacuum(&self, min_dead: i64) -> Result<Vec<&'static str>> {
         let mut vacuumed = Vec::new();
         for table in HOT {
-            let dead: i64 = sqlx::query_scalar("SELECT coalesce(pg_stat_get_dead_tuples($1::regclass), 0)")
-                .bind(table)
-                .fetch_one(self.pool())
-                .await?;
-            if dead > min_dead {
-                sqlx::query(&format!("VACUUM (SKIP_LOCKED) {table}")).execute(self.pool()).await?;
+            let due: bool = sqlx::query_scalar(
+                "SELECT coalesce(pg_stat_get_dead_tuples($1::regclass), 0) > $2
+                        AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_vacuum WHERE relid = $1::regclass)",
+            )
+            .bind(table)
+            .bind(min_dead)
+            .fetch_one(self.pool())
+            .await?;
+            if due {
+                sqlx::query(&format!("VACUUM (SKIP_LOCKED, ANALYZE) {table}")).execute(self.pool()).await?;
                 vacuumed.push(table);
             }
         }

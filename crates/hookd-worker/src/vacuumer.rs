@@ -25,12 +25,21 @@ impl Vacuumer {
     pub async fn run(self, shutdown: CancellationToken) {
         match self.store.autovacuum_enabled().await {
             Ok(true) => return,
-            Ok(false) => tracing::warn!(
-                "autovacuum is off on this server: hookd vacuums hookd.deliveries and hookd.outbox itself; \
-                 turn autovacuum on for the rest of the database"
-            ),
+            Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the server's autovacuum setting; vacuuming the hot tables as if it were off"),
         }
+        if !self.store.hot_tables_vacuumable().await.unwrap_or(false) {
+            tracing::warn!(
+                "autovacuum is off on this server and hookd's role does not own hookd.deliveries and hookd.outbox, \
+                 so nothing vacuums them: claims will slow as dead rows pile up. Turn autovacuum on, or vacuum them \
+                 as their owner"
+            );
+            return;
+        }
+        tracing::warn!(
+            "autovacuum is off on this server: hookd vacuums hookd.deliveries and hookd.outbox itself; \
+             turn autovacuum on for the rest of the database"
+        );
         let mut tick = tokio::time::interval(EVERY);
         loop {
             tokio::select! {
