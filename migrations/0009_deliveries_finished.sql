@@ -38,7 +38,7 @@ BEGIN
         EXECUTE format(
             'CREATE TABLE hookd.deliveries_finished_before_0009 PARTITION OF hookd.deliveries_finished
              FOR VALUES FROM (MINVALUE) TO (%L)',
-            greatest(date_trunc('day', now()) + interval '1 day',
+            greatest(date_trunc('day', now(), 'UTC') + interval '1 day',
                      (SELECT max(coalesce(finished_at, updated_at)) FROM hookd.deliveries
                       WHERE state NOT IN ('pending', 'running')) + interval '1 microsecond'));
         INSERT INTO hookd.deliveries_finished
