@@ -86,14 +86,23 @@ pub struct Finish {
 
 /// Finishes as the columns the batched finish takes them in: retries and endings go in separately,
 /// so each part of the statement joins only its own rows (and the planner knows their number).
+/// What differs between the two (when a retry is due, which state an ending reaches) is kept
+/// beside them.
 #[derive(Default)]
 struct FinishColumns {
     ids: Vec<i64>,
     tokens: Vec<i64>,
-    states: Vec<&'static str>,
-    retry_at: Vec<Option<DateTime<Utc>>>,
     statuses: Vec<Option<i32>>,
     errors: Vec<Option<String>>,
+}
+
+impl FinishColumns {
+    fn push(&mut self, finish: &Finish) {
+        self.ids.push(finish.delivery_id);
+        self.tokens.push(finish.lease_token);
+        self.statuses.push(finish.attempt.status_code);
+        self.errors.push(finish.attempt.error.clone());
+    }
 }
 
 /// What the rescuer did.
@@ -348,18 +357,22 @@ impl Store {
             return Ok(Vec::new());
         }
         let (mut retries, mut endings) = (FinishColumns::default(), FinishColumns::default());
+        let (mut retry_at, mut end_states): (Vec<DateTime<Utc>>, Vec<&str>) = (Vec::new(), Vec::new());
         for f in finishes {
-            let (columns, state, retry_at) = match f.next {
-                NextState::RetryAt(at) => (&mut retries, "pending", Some(at)),
-                NextState::Succeeded => (&mut endings, "succeeded", None),
-                NextState::Failed => (&mut endings, "failed", None),
-            };
-            columns.ids.push(f.delivery_id);
-            columns.tokens.push(f.lease_token);
-            columns.states.push(state);
-            columns.retry_at.push(retry_at);
-            columns.statuses.push(f.attempt.status_code);
-            columns.errors.push(f.attempt.error.clone());
+            match f.next {
+                NextState::RetryAt(at) => {
+                    retries.push(f);
+                    retry_at.push(at);
+                }
+                NextState::Succeeded => {
+                    endings.push(f);
+                    end_states.push("succeeded");
+                }
+                NextState::Failed => {
+                    endings.push(f);
+                    end_states.push("failed");
+                }
+            }
         }
         let records: Vec<AttemptRecord> = finishes.iter().map(|f| f.attempt.clone()).collect();
 
@@ -368,12 +381,12 @@ impl Store {
         let applied: Vec<i64> = sqlx::query_scalar(FINISH)
             .bind(&retries.ids)
             .bind(&retries.tokens)
-            .bind(&retries.retry_at)
+            .bind(&retry_at)
             .bind(&retries.statuses)
             .bind(&retries.errors)
             .bind(&endings.ids)
             .bind(&endings.tokens)
-            .bind(&endings.states)
+            .bind(&end_states)
             .bind(&endings.statuses)
             .bind(&endings.errors)
             .fetch_all(&mut *tx)
