@@ -144,10 +144,7 @@ impl Store {
     /// names (0 when it does not exist).
     pub async fn database_sessions(database_url: &str) -> Result<i64> {
         let options = PgConnectOptions::from_str(database_url)?;
-        let Some(name) = options.get_database().map(str::to_owned) else { return Ok(0) };
-        let mut conn = PgConnection::connect_with(&options.clone().database("postgres"))
-            .await
-            .map_err(|e| unreachable_error(&options, e))?;
+        let Some((name, mut conn)) = admin_connection(&options).await? else { return Ok(0) };
         let sessions = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
             .bind(&name)
             .fetch_one(&mut conn)
@@ -159,10 +156,7 @@ impl Store {
     /// Drops the database `database_url` names, with any connections still open to it.
     pub async fn drop_database(database_url: &str) -> Result<()> {
         let options = PgConnectOptions::from_str(database_url)?;
-        let Some(name) = options.get_database().map(str::to_owned) else { return Ok(()) };
-        let mut conn = PgConnection::connect_with(&options.clone().database("postgres"))
-            .await
-            .map_err(|e| unreachable_error(&options, e))?;
+        let Some((name, mut conn)) = admin_connection(&options).await? else { return Ok(()) };
         sqlx::query(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", name.replace('"', "\"\"")))
             .execute(&mut conn)
             .await?;
@@ -193,10 +187,17 @@ fn unreachable_error(options: &PgConnectOptions, source: sqlx::Error) -> StoreEr
     }
 }
 
-async fn ensure_database_exists(options: &PgConnectOptions) -> Result<()> {
-    let Some(name) = options.get_database().map(str::to_owned) else { return Ok(()) };
+/// The database `options` name, and a connection to the server's `postgres` database from which
+/// to create, inspect or drop it; `None` when `options` name no database.
+async fn admin_connection(options: &PgConnectOptions) -> Result<Option<(String, PgConnection)>> {
+    let Some(name) = options.get_database().map(str::to_owned) else { return Ok(None) };
     let admin = options.clone().database("postgres").log_statements(tracing::log::LevelFilter::Trace);
-    let mut conn = PgConnection::connect_with(&admin).await.map_err(|e| unreachable_error(options, e))?;
+    let conn = PgConnection::connect_with(&admin).await.map_err(|e| unreachable_error(options, e))?;
+    Ok(Some((name, conn)))
+}
+
+async fn ensure_database_exists(options: &PgConnectOptions) -> Result<()> {
+    let Some((name, mut conn)) = admin_connection(options).await? else { return Ok(()) };
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
         .bind(&name)
         .fetch_one(&mut conn)
