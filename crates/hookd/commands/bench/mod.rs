@@ -4,6 +4,7 @@
 //! processes. It reports deliveries per second, commit-to-receipt latency, the workers' peak RSS
 //! and database transactions (and statements, with pg_stat_statements) per delivery.
 
+mod cpu;
 mod receiver;
 mod report;
 
@@ -20,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::process::{Child, Command};
 
 use self::receiver::{Behaviour, Receipt, Receipts};
-use self::report::Report;
+use self::report::{Costs, Report};
 use crate::cli::{BenchArgs, Scenario};
 use crate::config::Config;
 
@@ -81,6 +82,7 @@ struct Bench {
     workers: Vec<Child>,
     transactions_before: i64,
     statements_before: Option<i64>,
+    cpu: Option<cpu::CpuMeter>,
 }
 
 impl Bench {
@@ -115,6 +117,7 @@ impl Bench {
             workers: Vec::new(),
             transactions_before: 0,
             statements_before: None,
+            cpu: None,
         })
     }
 
@@ -179,6 +182,8 @@ impl Bench {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        let pids: Vec<u32> = self.workers.iter().filter_map(Child::id).collect();
+        self.cpu = Some(cpu::CpuMeter::start(&pids));
         Ok(())
     }
 
@@ -220,9 +225,9 @@ impl Bench {
         Ok(())
     }
 
-    /// Stops the workers (SIGTERM, as an operator would) and returns their peak RSS in MiB and
-    /// the transactions and statements per delivery they cost.
-    async fn finish(mut self, deliveries: usize) -> anyhow::Result<(f64, f64, Option<f64>)> {
+    /// Stops the workers (SIGTERM, as an operator would) and returns what the run cost.
+    async fn finish(mut self, deliveries: usize) -> anyhow::Result<Costs> {
+        let cpu = self.cpu.as_ref().map(|meter| meter.per_delivery(deliveries));
         let mut peak_kib = 0u64;
         for child in &mut self.workers {
             if let Some(pid) = child.id() {
@@ -238,7 +243,12 @@ impl Bench {
         };
         self.store.pool().close().await;
         Store::drop_database(&self.database_url).await?;
-        Ok((peak_kib as f64 / 1024.0, transactions as f64 / deliveries as f64, statements))
+        Ok(Costs {
+            worker_peak_rss_mib: peak_kib as f64 / 1024.0,
+            transactions_per_delivery: transactions as f64 / deliveries as f64,
+            statements_per_delivery: statements,
+            cpu_us_per_delivery: cpu,
+        })
     }
 }
 
@@ -344,12 +354,12 @@ async fn drain(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> {
     let claims = probe.finish().await;
     let (n, seconds, per_second) = throughput(&bench.receipts, None);
     let duplicates = bench.receipts.duplicates();
-    let (rss, xacts, statements) = bench.finish(n).await?;
+    let costs = bench.finish(n).await?;
     let mut note = format!("backlog of {} events, 1 webhook, {duplicates} received twice", args.events);
     if let Some(c) = &claims {
         note += &format!("; claim of {}: {:.1} ms at start, {:.1} ms at end", ClaimProbe::LIMIT, c.start_ms, c.end_ms);
     }
-    let mut report = Report::new(Scenario::Drain, n, seconds, per_second, None, rss, xacts, statements, note);
+    let mut report = Report::new(Scenario::Drain, n, seconds, per_second, None, costs, note);
     report.claim_ms = claims;
     Ok(report)
 }
@@ -373,8 +383,8 @@ async fn steady(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> {
     bench.wait("delivered", total, Duration::from_secs(120), Receipts::delivered_count).await?;
     let (n, seconds, per_second) = throughput(&bench.receipts, None);
     let lat = latencies(&bench.receipts, &committed);
-    let (rss, xacts, statements) = bench.finish(n).await?;
-    Ok(Report::new(Scenario::Steady, n, seconds, per_second, Some(lat), rss, xacts, statements, format!("{} events/s offered for {}s", args.rate, args.seconds)))
+    let costs = bench.finish(n).await?;
+    Ok(Report::new(Scenario::Steady, n, seconds, per_second, Some(lat), costs, format!("{} events/s offered for {}s", args.rate, args.seconds)))
 }
 
 async fn fanout(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> {
@@ -386,8 +396,8 @@ async fn fanout(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> {
     let lat = latencies(&bench.receipts, &committed);
     let all_within = lat.iter().cloned().fold(0.0, f64::max);
     let (n, seconds, per_second) = throughput(&bench.receipts, None);
-    let (rss, xacts, statements) = bench.finish(n).await?;
-    Ok(Report::new(Scenario::Fanout, n, seconds, per_second, Some(lat), rss, xacts, statements, format!("1 event to {} webhooks: all delivered {:.0} ms after commit", args.webhooks, all_within)))
+    let costs = bench.finish(n).await?;
+    Ok(Report::new(Scenario::Fanout, n, seconds, per_second, Some(lat), costs, format!("1 event to {} webhooks: all delivered {:.0} ms after commit", args.webhooks, all_within)))
 }
 
 async fn isolation(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> {
@@ -410,8 +420,8 @@ async fn isolation(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> 
         })
         .await?;
         let (n, seconds, per_second) = throughput(&bench.receipts, Some(&fast));
-        let (rss, xacts, statements) = bench.finish(n).await?;
-        rates.push((n, seconds, per_second, rss, xacts, statements));
+        let costs = bench.finish(n).await?;
+        rates.push((n, seconds, per_second, costs));
     }
     let (base, hung) = (rates[0], rates[1]);
     let loss = 100.0 * (1.0 - hung.2 / base.2);
@@ -422,8 +432,6 @@ async fn isolation(config: &Config, args: &BenchArgs) -> anyhow::Result<Report> 
         hung.2,
         None,
         hung.3,
-        hung.4,
-        hung.5,
         format!("19 fast webhooks: {:.0}/s alone, {:.0}/s beside a hanging one: {loss:.1}% lost", base.2, hung.2),
     ))
 }
@@ -443,6 +451,6 @@ async fn retry_storm(config: &Config, args: &BenchArgs) -> anyhow::Result<Report
     let (n, seconds, per_second) = throughput(&bench.receipts, None);
     let requests = bench.receipts.requests.load(std::sync::atomic::Ordering::Relaxed);
     let _ = latencies(&bench.receipts, &committed);
-    let (rss, xacts, statements) = bench.finish(n).await?;
-    Ok(Report::new(Scenario::RetryStorm, n, seconds, per_second, None, rss, xacts, statements, format!("{events} events x 10 webhooks, half failing first attempts: {requests} requests")))
+    let costs = bench.finish(n).await?;
+    Ok(Report::new(Scenario::RetryStorm, n, seconds, per_second, None, costs, format!("{events} events x 10 webhooks, half failing first attempts: {requests} requests")))
 }

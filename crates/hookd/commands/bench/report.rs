@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::cpu::CpuPerDelivery;
 use crate::cli::Scenario;
 
 #[derive(Debug, Clone, Serialize)]
@@ -11,12 +12,21 @@ pub struct Report {
     pub seconds: f64,
     pub deliveries_per_second: f64,
     pub latency_ms: Option<Percentiles>,
-    pub worker_peak_rss_mib: f64,
-    pub transactions_per_delivery: f64,
-    pub statements_per_delivery: Option<f64>,
+    #[serde(flatten)]
+    pub costs: Costs,
     /// Drain only: how long a claim took near the start and near the end of the run.
     pub claim_ms: Option<ClaimLatency>,
     pub note: String,
+}
+
+/// What a run cost: the workers' memory, and the database work and CPU time per delivery.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Costs {
+    pub worker_peak_rss_mib: f64,
+    pub transactions_per_delivery: f64,
+    pub statements_per_delivery: Option<f64>,
+    /// While the workers ran; `None` when the workers' CPU time could not be read.
+    pub cpu_us_per_delivery: Option<CpuPerDelivery>,
 }
 
 /// Medians of the first and the last few timed claims, and how many were timed.
@@ -47,16 +57,13 @@ impl Percentiles {
 }
 
 impl Report {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         scenario: Scenario,
         deliveries: usize,
         seconds: f64,
         deliveries_per_second: f64,
         latencies: Option<Vec<f64>>,
-        worker_peak_rss_mib: f64,
-        transactions_per_delivery: f64,
-        statements_per_delivery: Option<f64>,
+        costs: Costs,
         note: String,
     ) -> Self {
         Self {
@@ -65,9 +72,7 @@ impl Report {
             seconds,
             deliveries_per_second,
             latency_ms: latencies.and_then(Percentiles::of),
-            worker_peak_rss_mib,
-            transactions_per_delivery,
-            statements_per_delivery,
+            costs,
             claim_ms: None,
             note,
         }
@@ -86,15 +91,16 @@ pub fn name(scenario: Scenario) -> &'static str {
 
 pub fn table(reports: &[Report], processes: usize) -> String {
     let mut out = format!(
-        "hookd bench ({processes} hookd serve process{}, {} cores)\n{:<12} {:>11} {:>8} {:>12} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9}  note\n",
+        "hookd bench ({processes} hookd serve process{}, {} cores)\n{:<12} {:>11} {:>8} {:>12} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>10} {:>12} {:>12}  note\n",
         if processes == 1 { "" } else { "es" },
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        "scenario", "deliveries", "seconds", "deliveries/s", "p50 ms", "p95 ms", "p99 ms", "RSS MiB", "xact/dlv", "stmt/dlv"
+        "scenario", "deliveries", "seconds", "deliveries/s", "p50 ms", "p95 ms", "p99 ms", "RSS MiB", "xact/dlv", "stmt/dlv", "pg us/dlv", "hookd us/dlv", "bench us/dlv"
     );
     for r in reports {
-        let lat = |f: fn(&Percentiles) -> f64| r.latency_ms.as_ref().map(|p| format!("{:.1}", f(p))).unwrap_or_else(|| "-".into());
+        let cpu = r.costs.cpu_us_per_delivery;
+        let lat = |f: fn(&Percentiles) -> f64| dash_or(r.latency_ms.as_ref().map(|p| format!("{:.1}", f(p))));
         out.push_str(&format!(
-            "{:<12} {:>11} {:>8.2} {:>12.0} {:>8} {:>8} {:>8} {:>9.1} {:>9.2} {:>9}  {}\n",
+            "{:<12} {:>11} {:>8.2} {:>12.0} {:>8} {:>8} {:>8} {:>9.1} {:>9.2} {:>9} {:>10} {:>12} {:>12}  {}\n",
             name(r.scenario),
             r.deliveries,
             r.seconds,
@@ -102,11 +108,18 @@ pub fn table(reports: &[Report], processes: usize) -> String {
             lat(|p| p.p50),
             lat(|p| p.p95),
             lat(|p| p.p99),
-            r.worker_peak_rss_mib,
-            r.transactions_per_delivery,
-            r.statements_per_delivery.map(|s| format!("{s:.2}")).unwrap_or_else(|| "-".into()),
+            r.costs.worker_peak_rss_mib,
+            r.costs.transactions_per_delivery,
+            dash_or(r.costs.statements_per_delivery.map(|s| format!("{s:.2}"))),
+            dash_or(cpu.and_then(|c| c.postgres_us).map(|us| format!("{us:.0}"))),
+            dash_or(cpu.map(|c| format!("{:.0}", c.workers_us))),
+            dash_or(cpu.map(|c| format!("{:.0}", c.bench_us))),
             r.note
         ));
     }
     out
+}
+
+fn dash_or(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "-".into())
 }
