@@ -141,3 +141,37 @@ async fn a_custom_event_type_added_with_sql_can_be_published_and_delivered() {
     assert_eq!(got[0].header("webhook-id"), Some(event_id.to_string().as_str()));
     assert_eq!(serde_json::from_slice::<Value>(&got[0].body).unwrap(), json!({"order_id": 1}));
 }
+
+/// The event ids the outbox makes are UUIDv7: version 7, their first 48 bits the insert's time in
+/// milliseconds, so ids made later sort later (which keeps every index by event id growing at its
+/// right edge). Rows are inserted one statement at a time until the clock has moved on a few
+/// milliseconds, so the order is checked across distinct times.
+#[tokio::test]
+async fn generated_event_ids_are_time_ordered_uuid_v7() {
+    let db = TestDb::new().await;
+    let millis = |id: &Uuid| {
+        let b = id.as_bytes();
+        u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]])
+    };
+    let mut made: Vec<(Uuid, u64)> = Vec::new();
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while made.iter().map(|(id, _)| millis(id)).collect::<std::collections::HashSet<_>>().len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "the clock did not move on 3 ms within the deadline");
+        let (id, created_ms): (Uuid, i64) = sqlx::query_as(
+            "INSERT INTO hookd.outbox (event_type, payload) VALUES ('payment_received', '{}')
+             RETURNING event_id, floor(extract(epoch FROM created_at) * 1000)::bigint",
+        )
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+        made.push((id, created_ms as u64));
+    }
+    for (id, created_ms) in &made {
+        assert_eq!(id.get_version_num(), 7, "{id} is not a UUIDv7");
+        assert_eq!(id.get_variant(), uuid::Variant::RFC4122, "{id}");
+        let at = millis(id);
+        assert!((*created_ms..created_ms + 1_000).contains(&at), "{id} carries {at} ms, its row was created at {created_ms} ms");
+    }
+    let in_insert_order: Vec<u64> = outbox_ids(&db).await.iter().map(millis).collect();
+    assert!(in_insert_order.windows(2).all(|w| w[0] <= w[1]), "ids made later sort earlier: {in_insert_order:?}");
+}

@@ -91,7 +91,7 @@ pub async fn send_test(
     };
     let sample = store.event_type_get(&event_type).await?;
     let body = serde_json::to_vec(&sample.sample_payload).expect("a JSON value serialises");
-    let event_id = Uuid::new_v4();
+    let event_id = Uuid::now_v7();
     let response = sender
         .send(Request {
             url: target.url,
