@@ -131,20 +131,18 @@ macro_rules! archive_ended {
 /// The claim (see [`Store::delivery_claim_batch`]). `candidates` locks the head of the queue,
 /// skipping rows another claim holds (so concurrent claimers take successive slices of the queue
 /// instead of colliding on the same first rows) and leaving out webhooks with no free slot (a
-/// backlog for one slow receiver cannot hide everyone else's work). It locks only as many rows as
-/// the claim may take: a wider window locked rows just to unlock them, and with 512 send slots and
-/// one webhook allowed 128, a claim locked 1,500 rows to take 70 and drained at a third of the
-/// speed. `due` ranks them per webhook so a batch never holds more of one webhook than its free
-/// slots (the rest are unlocked when the claim commits); `judged` reads what sending each one
-/// takes. What can be sent is leased (`claimed`); the rest ends as cancelled and leaves the hot
-/// table. MATERIALIZED keeps the planner from re-running a LIMIT subquery per joined row, which
-/// could lock and update more than `limit` rows.
+/// backlog for one slow receiver cannot hide everyone else's work); `due` ranks it per
+/// webhook so a batch never holds more of one webhook than its free slots (the rest of the
+/// window is unlocked when the claim commits); `judged` reads what sending each one takes.
+/// What can be sent is leased (`claimed`); the rest ends as cancelled and leaves the hot table.
+/// MATERIALIZED keeps the planner from re-running a LIMIT subquery per joined row,
+/// which could lock and update more than `limit` rows.
 const CLAIM: &str = concat!(
     "WITH candidates AS MATERIALIZED (
         SELECT id, event_id, webhook_id, next_attempt_at FROM hookd.deliveries
         WHERE state = 'pending' AND next_attempt_at <= now() AND webhook_id <> ALL ($7::uuid[])
         ORDER BY next_attempt_at, id
-        LIMIT $2
+        LIMIT $2 * 4
         FOR NO KEY UPDATE SKIP LOCKED
     ), due AS MATERIALIZED (
         SELECT ranked.id, ranked.event_id, ranked.webhook_id FROM (
