@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use hookd_store::attempt::AttemptRecord;
 use hookd_store::delivery::{Finish, NextState, WebhookSlots};
+use hookd_store::webhook::Webhook;
 use hookd_testkit::worker::{spawn, test_config, test_sender_with};
 use hookd_testkit::{wait_until, Receiver, Reply, TestDb};
 use serde_json::json;
@@ -120,4 +121,93 @@ async fn a_slow_webhook_cannot_take_every_slot() {
         let gap = pair[1].duration_since(pair[0]).unwrap();
         assert!(gap >= slow_delay - Duration::from_millis(100), "requests to the slow webhook overlapped: {gap:?} apart");
     }
+}
+
+/// Publishes `n` events of `event_type` and fans them out: one due delivery each per subscriber.
+async fn queue(store: &hookd_store::Store, event_type: &str, n: usize) {
+    let events: Vec<(String, serde_json::Value)> = (0..n).map(|i| (event_type.to_owned(), json!({ "n": i }))).collect();
+    store.outbox_publish_many(&events).await.unwrap();
+    while store.outbox_fan_out_batch(1000).await.unwrap().events > 0 {}
+}
+
+/// Two webhooks with a backlog each: `first` deliveries for the first, then `second` for the other.
+async fn two_backlogs(store: &hookd_store::Store, first: usize, second: usize) -> (Webhook, Webhook) {
+    let one = add_webhook(store, "one", "http://127.0.0.1:9/", &["site_published"]).await;
+    let two = add_webhook(store, "two", "http://127.0.0.1:9/", &["payment_received"]).await;
+    queue(store, "site_published", first).await;
+    queue(store, "payment_received", second).await;
+    (one, two)
+}
+
+fn per_webhook(claimed: &[hookd_store::delivery::ClaimedDelivery], webhook: &Webhook) -> usize {
+    claimed.iter().filter(|d| d.webhook_id == webhook.id).count()
+}
+
+/// A webhook one request short of its limit, with far more due deliveries at the head of the
+/// queue than one claim looks at, gets its one row; the claim still finds another webhook's
+/// deliveries queued behind that backlog. (Before, such a webhook's rows filled every claim's view
+/// of the queue, and the other webhook waited until the backlog was shorter than that view.)
+#[tokio::test]
+async fn a_nearly_full_webhook_with_a_deep_backlog_does_not_hide_other_webhooks() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (crowded, other) = two_backlogs(store, 600, 5).await;
+
+    let in_flight = [(crowded.id, 127)];
+    let slots = WebhookSlots { per_webhook: 128, in_flight: &in_flight };
+    let claimed = store.delivery_claim_batch("w", 100, Duration::from_secs(60), &slots).await.unwrap();
+    assert_eq!(per_webhook(&claimed, &crowded), 1, "the crowded webhook gets its one free slot");
+    assert_eq!(per_webhook(&claimed, &other), 5, "the other webhook's deliveries behind the backlog are claimed");
+    assert_eq!(deliveries_in(store, &crowded, "pending").await, 599, "nothing else of the crowded webhook is leased");
+}
+
+/// A webhook this worker already sends to gets exactly its free slots, its oldest deliveries
+/// first; one it does not send to yet gets at most the per-webhook limit.
+#[tokio::test]
+async fn a_claim_takes_each_webhooks_free_slots_oldest_first() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (busy, idle) = two_backlogs(store, 300, 300).await;
+    let oldest: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM hookd.deliveries WHERE webhook_id = $1 ORDER BY next_attempt_at, id LIMIT 28",
+    )
+    .bind(busy.id)
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+
+    let in_flight = [(busy.id, 100)];
+    let slots = WebhookSlots { per_webhook: 128, in_flight: &in_flight };
+    let claimed = store.delivery_claim_batch("w", 256, Duration::from_secs(60), &slots).await.unwrap();
+    let mut busy_claimed: Vec<i64> = claimed.iter().filter(|d| d.webhook_id == busy.id).map(|d| d.id).collect();
+    busy_claimed.sort_unstable();
+    assert_eq!(busy_claimed, oldest, "the busy webhook's 28 free slots take its 28 oldest deliveries");
+    assert_eq!(per_webhook(&claimed, &idle), 128, "the idle webhook takes up to the per-webhook limit");
+
+    let full = [(busy.id, 128), (idle.id, 128)];
+    let slots = WebhookSlots { per_webhook: 128, in_flight: &full };
+    let claimed = store.delivery_claim_batch("w", 256, Duration::from_secs(60), &slots).await.unwrap();
+    assert!(claimed.is_empty(), "no free slot, no claim: got {}", claimed.len());
+}
+
+/// Two claimers at once, for the same busy webhook, take different deliveries: each claim locks
+/// the rows it reads and passes over those the other holds.
+#[tokio::test]
+async fn concurrent_claims_for_one_webhook_take_different_deliveries() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let webhook = add_webhook(store, "w", "http://127.0.0.1:9/", &["payment_received"]).await;
+    queue(store, "payment_received", 400).await;
+
+    let in_flight = [(webhook.id, 1)];
+    let slots = WebhookSlots { per_webhook: 128, in_flight: &in_flight };
+    let claims = (0..4).map(|n| {
+        let store = store.clone();
+        async move { store.delivery_claim_batch(&format!("w{n}"), 100, Duration::from_secs(60), &slots).await.unwrap() }
+    });
+    let claimed: Vec<i64> = futures::future::join_all(claims).await.into_iter().flatten().map(|d| d.id).collect();
+    let distinct: std::collections::HashSet<i64> = claimed.iter().copied().collect();
+    assert_eq!(distinct.len(), claimed.len(), "no delivery leased twice");
+    assert_eq!(deliveries_in(store, &webhook, "running").await, claimed.len() as i64);
+    assert_eq!(claimed.len(), 400, "each claim passes over rows another holds and takes the next ones");
 }

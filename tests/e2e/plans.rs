@@ -6,7 +6,8 @@ use hookd_testkit::TestDb;
 use crate::common::add_webhook;
 
 /// With 20,000 deliveries waiting for a retry later and 2,000 due now, the claim reads the partial
-/// index `deliveries_due` (pending rows, by when they are due) instead of scanning the table.
+/// indexes `deliveries_due` (pending rows, by when they are due) and `deliveries_pending_by_webhook`
+/// (a webhook's own pending rows, in the same order) instead of scanning the table.
 #[tokio::test]
 async fn the_claim_reads_the_due_index() {
     let db = TestDb::new().await;
@@ -26,6 +27,10 @@ async fn the_claim_reads_the_due_index() {
     let plan = store.delivery_claim_plan().await.unwrap();
     eprintln!("{plan}");
     assert!(plan.contains("deliveries_due"), "the claim should read deliveries_due:\n{plan}");
+    assert!(
+        plan.contains("using deliveries_pending_by_webhook"),
+        "a busy webhook's rows come from its own index:\n{plan}"
+    );
     assert!(!plan.contains("Seq Scan on deliveries"), "no full scan of the deliveries table:\n{plan}");
     assert!(!plan.contains("Bitmap"), "a plain index scan, which marks delivered rows' entries dead:\n{plan}");
 }

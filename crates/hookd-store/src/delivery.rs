@@ -128,33 +128,80 @@ macro_rules! archive_ended {
     };
 }
 
-/// The claim (see [`Store::delivery_claim_batch`]). `candidates` locks the head of the queue,
-/// skipping rows another claim holds (so concurrent claimers take successive slices of the queue
-/// instead of colliding on the same first rows) and leaving out webhooks with no free slot (a
-/// backlog for one slow receiver cannot hide everyone else's work); `due` ranks it per
-/// webhook so a batch never holds more of one webhook than its free slots (the rest of the
-/// window is unlocked when the claim commits); `judged` reads what sending each one takes.
-/// What can be sent is leased (`claimed`); the rest ends as cancelled and leaves the hot table.
+/// The claim (see [`Store::delivery_claim_batch`]). It picks the due deliveries to lease in two
+/// ways, so that no webhook's backlog can hide another webhook's work and no row is locked that
+/// the claim will not take:
+/// - a webhook this worker already sends to (`busy`, with how many of its requests are in flight)
+///   gets exactly its free slots, read from its own index, `deliveries_pending_by_webhook`
+///   (`busy_due`). This is the whole claim of a one-webhook drain; it locks as it reads, so
+///   concurrent claimers take successive rows instead of colliding.
+/// - every other webhook (`idle_due`) is found at the head of the queue (`head`, by
+///   `deliveries_due`, read without locking). When the head holds only busy webhooks' rows,
+///   the webhooks with pending rows are walked one index descent each (`pending_webhooks`) and
+///   each idle one's first due rows are read (`deeper_idle`): a busy webhook's deep backlog at
+///   the head cannot starve the others, and the walk runs only then.
+///
+/// The oldest of both, up to `limit`, are locked (`locked`, skipping rows another claim holds),
+/// and those still pending and due are kept (`due`); `judged` reads what sending each one takes. What can be
+/// sent is leased (`claimed`); the rest ends as cancelled and leaves the hot table.
 /// MATERIALIZED keeps the planner from re-running a LIMIT subquery per joined row,
 /// which could lock and update more than `limit` rows.
 const CLAIM: &str = concat!(
-    "WITH candidates AS MATERIALIZED (
-        SELECT id, event_id, webhook_id, next_attempt_at FROM hookd.deliveries
-        WHERE state = 'pending' AND next_attempt_at <= now() AND webhook_id <> ALL ($7::uuid[])
+    "WITH RECURSIVE busy AS (
+        SELECT * FROM unnest($4::uuid[], $5::bigint[]) AS b(webhook_id, in_flight)
+    ), busy_due AS MATERIALIZED (
+        -- Ordered by webhook first, which only that index gives without a sort: the due index
+        -- would walk every other webhook's rows to find this one's.
+        SELECT d.id, d.webhook_id, d.next_attempt_at FROM busy
+        CROSS JOIN LATERAL (
+            SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
+            WHERE webhook_id = busy.webhook_id AND state = 'pending' AND next_attempt_at <= now()
+            ORDER BY webhook_id, next_attempt_at, id
+            LIMIT least(greatest($6 - busy.in_flight, 0), $2)
+            FOR NO KEY UPDATE SKIP LOCKED
+        ) d
+    ), head AS MATERIALIZED (
+        SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
+        WHERE state = 'pending' AND next_attempt_at <= now()
         ORDER BY next_attempt_at, id
-        LIMIT $2 * 4
+        LIMIT $2
+    ), head_idle AS MATERIALIZED (
+        SELECT * FROM head WHERE webhook_id <> ALL ($4::uuid[])
+    ), pending_webhooks AS (
+        (SELECT webhook_id FROM hookd.deliveries WHERE state = 'pending' ORDER BY webhook_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT d.webhook_id FROM hookd.deliveries d
+                WHERE d.state = 'pending' AND d.webhook_id > p.webhook_id ORDER BY d.webhook_id LIMIT 1)
+        FROM pending_webhooks p WHERE p.webhook_id IS NOT NULL
+    ), deeper_idle AS MATERIALIZED (
+        SELECT d.id, d.webhook_id, d.next_attempt_at FROM pending_webhooks p
+        CROSS JOIN LATERAL (
+            SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
+            WHERE webhook_id = p.webhook_id AND state = 'pending' AND next_attempt_at <= now()
+            ORDER BY webhook_id, next_attempt_at, id
+            LIMIT least($6, $2)
+        ) d
+        WHERE p.webhook_id <> ALL ($4::uuid[])
+          AND NOT EXISTS (SELECT 1 FROM head_idle) AND (SELECT count(*) FROM head) = $2
+    ), idle_due AS (
+        SELECT id, webhook_id, next_attempt_at FROM (
+            SELECT idle.*, row_number() OVER (PARTITION BY idle.webhook_id ORDER BY idle.next_attempt_at, idle.id) AS rank
+            FROM (SELECT * FROM head_idle UNION ALL SELECT * FROM deeper_idle) idle
+        ) ranked
+        WHERE ranked.rank <= $6
+    ), picked AS (
+        SELECT id FROM (SELECT * FROM busy_due UNION ALL SELECT * FROM idle_due) both_kinds
+        ORDER BY next_attempt_at, id
+        LIMIT $2
+    ), locked AS MATERIALIZED (
+        -- By primary key only: a condition the due index could serve tempts the planner into
+        -- scanning the whole due queue for these few ids. Locking returns each row as it is now,
+        -- so `due` drops one another claim leased meanwhile.
+        SELECT d.id, d.event_id, d.webhook_id, d.state, d.next_attempt_at FROM hookd.deliveries d
+        WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
         FOR NO KEY UPDATE SKIP LOCKED
     ), due AS MATERIALIZED (
-        SELECT ranked.id, ranked.event_id, ranked.webhook_id FROM (
-            SELECT c.id, c.event_id, c.webhook_id, c.next_attempt_at,
-                   row_number() OVER (PARTITION BY c.webhook_id ORDER BY c.next_attempt_at, c.id) AS rank
-            FROM candidates c
-        ) ranked
-        LEFT JOIN unnest($4::uuid[], $5::bigint[]) AS busy(webhook_id, in_flight)
-               ON busy.webhook_id = ranked.webhook_id
-        WHERE ranked.rank <= $6 - coalesce(busy.in_flight, 0)
-        ORDER BY ranked.next_attempt_at, ranked.id
-        LIMIT $2
+        SELECT id, event_id, webhook_id FROM locked WHERE state = 'pending' AND next_attempt_at <= now()
     ), judged AS MATERIALIZED (
         SELECT due.id, o.event_id IS NOT NULL AND coalesce(w.active, false) AS sendable,
                CASE WHEN o.event_id IS NULL THEN 'event purged from the outbox'
@@ -260,7 +307,6 @@ fn sample_claim(query: &str, limit: i64) -> sqlx::query::Query<'_, sqlx::Postgre
         .bind(Vec::<Uuid>::new())
         .bind(Vec::<i64>::new())
         .bind(128_i64)
-        .bind(Vec::<Uuid>::new())
 }
 
 impl Store {
@@ -275,8 +321,6 @@ impl Store {
         slots: &WebhookSlots<'_>,
     ) -> Result<Vec<ClaimedDelivery>> {
         let (busy, in_flight): (Vec<Uuid>, Vec<i64>) = slots.in_flight.iter().copied().unzip();
-        let saturated: Vec<Uuid> =
-            slots.in_flight.iter().filter(|(_, n)| *n >= slots.per_webhook).map(|(id, _)| *id).collect();
         let claimed: Vec<ClaimedDelivery> = sqlx::query_as(CLAIM)
         .bind(worker)
         .bind(limit)
@@ -284,7 +328,6 @@ impl Store {
         .bind(&busy)
         .bind(&in_flight)
         .bind(slots.per_webhook)
-        .bind(saturated)
         .fetch_all(self.pool())
         .await?;
         claimed
