@@ -211,3 +211,56 @@ async fn concurrent_claims_for_one_webhook_take_different_deliveries() {
     assert_eq!(deliveries_in(store, &webhook, "running").await, claimed.len() as i64);
     assert_eq!(claimed.len(), 400, "each claim passes over rows another holds and takes the next ones");
 }
+
+/// Four claims at once over webhooks this worker sends nothing to yet take successive rows of
+/// the queue: none comes back empty because another claim is reading the same rows.
+#[tokio::test]
+async fn concurrent_claims_over_idle_webhooks_take_successive_rows() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    for n in 0..8 {
+        add_webhook(store, &format!("w{n}"), "http://127.0.0.1:9/", &["payment_received"]).await;
+    }
+    queue(store, "payment_received", 100).await;
+
+    let claims = (0..4).map(|n| {
+        let store = store.clone();
+        async move {
+            let slots = WebhookSlots { per_webhook: 128, in_flight: &[] };
+            store.delivery_claim_batch(&format!("w{n}"), 100, Duration::from_secs(60), &slots).await.unwrap().len()
+        }
+    });
+    let sizes = futures::future::join_all(claims).await;
+    assert_eq!(sizes, vec![100; 4], "each claim takes a full batch of its own");
+}
+
+/// Busy webhooks share a claim: ten of them, each with a backlog and free slots, get one
+/// delivery each from a claim of ten, although one webhook's rows are all older than the others'.
+/// (Each takes at most its share, so a claim over many busy webhooks locks about a batch of rows,
+/// not a batch for each of them.)
+#[tokio::test]
+async fn busy_webhooks_share_a_claim() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let mut webhooks = Vec::new();
+    for n in 0..10 {
+        webhooks.push(add_webhook(store, &format!("w{n}"), "http://127.0.0.1:9/", &["payment_received"]).await);
+    }
+    queue(store, "payment_received", 20).await;
+    // The first webhook's rows all fall due before anyone else's.
+    sqlx::query(
+        "UPDATE hookd.deliveries d SET next_attempt_at = now() - interval '1 hour'
+             + (SELECT count(*) FROM hookd.webhooks w WHERE w.created_at < (SELECT created_at FROM hookd.webhooks WHERE id = d.webhook_id)) * interval '1 minute'
+             + d.id * interval '1 ms'",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+
+    let in_flight: Vec<(uuid::Uuid, i64)> = webhooks.iter().map(|w| (w.id, 1)).collect();
+    let slots = WebhookSlots { per_webhook: 128, in_flight: &in_flight };
+    let claimed = store.delivery_claim_batch("w", 10, Duration::from_secs(60), &slots).await.unwrap();
+    for webhook in &webhooks {
+        assert_eq!(per_webhook(&claimed, webhook), 1, "webhook {} gets its share", webhook.name);
+    }
+}

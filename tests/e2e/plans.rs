@@ -45,6 +45,15 @@ async fn hookd_connections_do_not_plan_bitmap_scans() {
     assert_eq!(setting, "off");
 }
 
+/// Nor JIT compilation, whose threshold the claim's estimate passes with about a hundred busy
+/// webhooks, where compiling takes longer than the claim.
+#[tokio::test]
+async fn hookd_connections_do_not_jit_compile() {
+    let db = TestDb::new().await;
+    let setting: String = sqlx::query_scalar("SHOW jit").fetch_one(db.store.pool()).await.unwrap();
+    assert_eq!(setting, "off");
+}
+
 /// The benchmark's claim-latency probe runs the real claim on a real backlog and claims nothing:
 /// it sees a full batch, and every delivery is still pending afterwards.
 #[tokio::test]

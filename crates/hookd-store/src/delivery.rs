@@ -128,80 +128,113 @@ macro_rules! archive_ended {
     };
 }
 
-/// The claim (see [`Store::delivery_claim_batch`]). It picks the due deliveries to lease in two
-/// ways, so that no webhook's backlog can hide another webhook's work and no row is locked that
-/// the claim will not take:
+/// The claim (see [`Store::delivery_claim_batch`]). It finds due deliveries three ways, each
+/// locking with SKIP LOCKED over more rows than it takes (so concurrent claimers take
+/// successive rows instead of colliding), so that no webhook's backlog can hide another's work
+/// and few rows are locked that the claim does not take:
 /// - a webhook this worker already sends to (`busy`, with how many of its requests are in flight)
-///   gets exactly its free slots, read from its own index, `deliveries_pending_by_webhook`
-///   (`busy_due`). This is the whole claim of a one-webhook drain; it locks as it reads, so
-///   concurrent claimers take successive rows instead of colliding.
-/// - every other webhook (`idle_due`) is found at the head of the queue (`head`, by
-///   `deliveries_due`, read without locking). When the head holds only busy webhooks' rows,
-///   the webhooks with pending rows are walked one index descent each (`pending_webhooks`) and
-///   each idle one's first due rows are read (`deeper_idle`): a busy webhook's deep backlog at
-///   the head cannot starve the others, and the walk runs only then.
+///   gets its free slots, at most an equal share of the batch (`busy_due`), in due order from its
+///   own index, `deliveries_pending_by_webhook`. This is the whole claim of a one-webhook drain.
+/// - every other webhook's rows are taken from the `head` of the queue (by `deliveries_due`):
+///   four batches deep, so concurrent claimers each find a slice, and no deeper, so a busy
+///   webhook's backlog filling the head costs a bounded read. The head is read without locking;
+///   only the idle webhooks' rows in it are locked (`head_idle`).
+/// - when nothing in the head belongs to an idle webhook, up to 32 webhooks with pending
+///   rows are walked, one index descent each, from a random point of the webhook ids (`$7`,
+///   wrapping round); the idle ones with due rows (`walked_due`) share the batch and give their
+///   first due rows (`deeper_idle`): a busy webhook's deep backlog cannot starve the others, and
+///   a claim's walk stays short however many webhooks there are.
 ///
-/// The oldest of both, up to `limit`, are locked (`locked`, skipping rows another claim holds),
-/// and those still pending and due are kept (`due`); `judged` reads what sending each one takes. What can be
-/// sent is leased (`claimed`); the rest ends as cancelled and leaves the hot table.
-/// MATERIALIZED keeps the planner from re-running a LIMIT subquery per joined row,
-/// which could lock and update more than `limit` rows.
+/// The oldest of these, up to `limit`, are `due` (an idle webhook's at most `per_webhook`);
+/// `judged` reads what sending each one takes. What can be sent is leased (`claimed`); the rest
+/// ends as cancelled and leaves the hot table. MATERIALIZED keeps the planner from re-running a
+/// LIMIT subquery per joined row, which could lock and update more than `limit` rows.
 const CLAIM: &str = concat!(
     "WITH RECURSIVE busy AS (
         SELECT * FROM unnest($4::uuid[], $5::bigint[]) AS b(webhook_id, in_flight)
+    ), share AS (
+        SELECT greatest(1, ceil($2::numeric / greatest(count(*), 1)))::bigint AS per_webhook
+        FROM busy WHERE in_flight < $6
     ), busy_due AS MATERIALIZED (
         -- Ordered by webhook first, which only that index gives without a sort: the due index
         -- would walk every other webhook's rows to find this one's.
-        SELECT d.id, d.webhook_id, d.next_attempt_at FROM busy
+        SELECT d.* FROM busy CROSS JOIN share
         CROSS JOIN LATERAL (
-            SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
+            SELECT id, event_id, webhook_id, next_attempt_at FROM hookd.deliveries
             WHERE webhook_id = busy.webhook_id AND state = 'pending' AND next_attempt_at <= now()
             ORDER BY webhook_id, next_attempt_at, id
-            LIMIT least(greatest($6 - busy.in_flight, 0), $2)
+            LIMIT least(greatest($6 - busy.in_flight, 0), share.per_webhook)
             FOR NO KEY UPDATE SKIP LOCKED
         ) d
     ), head AS MATERIALIZED (
-        SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
+        SELECT id, webhook_id FROM hookd.deliveries
         WHERE state = 'pending' AND next_attempt_at <= now()
         ORDER BY next_attempt_at, id
-        LIMIT $2
+        LIMIT $2 * 4
     ), head_idle AS MATERIALIZED (
-        SELECT * FROM head WHERE webhook_id <> ALL ($4::uuid[])
-    ), pending_webhooks AS (
-        (SELECT webhook_id FROM hookd.deliveries WHERE state = 'pending' ORDER BY webhook_id LIMIT 1)
+        -- By primary key. Locking rechecks `state` on the row as it is now, so one another claim
+        -- leased meanwhile is passed over, not counted against the limit. (A condition on
+        -- `next_attempt_at` here would tempt the planner into the due index, scanning the whole
+        -- due queue for these few ids. A row in the head was due; one that another worker sent
+        -- and rescheduled within this statement's few milliseconds goes out early, which is
+        -- harmless.)
+        SELECT id, event_id, webhook_id, next_attempt_at FROM hookd.deliveries
+        WHERE id = ANY (ARRAY(SELECT id FROM head WHERE webhook_id <> ALL ($4::uuid[]))) AND state = 'pending'
+        ORDER BY next_attempt_at, id
+        LIMIT $2
+        FOR NO KEY UPDATE SKIP LOCKED
+    ), walk_on AS (
+        (SELECT webhook_id, 1 AS step FROM hookd.deliveries
+         WHERE state = 'pending' AND webhook_id > $7 ORDER BY webhook_id LIMIT 1)
         UNION ALL
         SELECT (SELECT d.webhook_id FROM hookd.deliveries d
-                WHERE d.state = 'pending' AND d.webhook_id > p.webhook_id ORDER BY d.webhook_id LIMIT 1)
-        FROM pending_webhooks p WHERE p.webhook_id IS NOT NULL
-    ), deeper_idle AS MATERIALIZED (
-        SELECT d.id, d.webhook_id, d.next_attempt_at FROM pending_webhooks p
+                WHERE d.state = 'pending' AND d.webhook_id > w.webhook_id ORDER BY d.webhook_id LIMIT 1),
+               w.step + 1
+        FROM walk_on w WHERE w.webhook_id IS NOT NULL AND w.step < 32
+    ), walk_round AS (
+        (SELECT webhook_id, (SELECT count(webhook_id) FROM walk_on) + 1 AS step FROM hookd.deliveries
+         WHERE state = 'pending' AND webhook_id <= $7 AND (SELECT count(webhook_id) FROM walk_on) < 32
+         ORDER BY webhook_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT d.webhook_id FROM hookd.deliveries d
+                WHERE d.state = 'pending' AND d.webhook_id > w.webhook_id AND d.webhook_id <= $7
+                ORDER BY d.webhook_id LIMIT 1),
+               w.step + 1
+        FROM walk_round w WHERE w.webhook_id IS NOT NULL AND w.step < 32
+    ), walked_due AS MATERIALIZED (
+        SELECT walked.webhook_id
+        FROM (SELECT webhook_id FROM walk_on UNION ALL SELECT webhook_id FROM walk_round) walked
+        -- One probe of the webhook's own index each (an EXISTS would be planned as a join over
+        -- the whole queue).
         CROSS JOIN LATERAL (
-            SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
-            WHERE webhook_id = p.webhook_id AND state = 'pending' AND next_attempt_at <= now()
+            SELECT 1 FROM hookd.deliveries d
+            WHERE d.webhook_id = walked.webhook_id AND d.state = 'pending' AND d.next_attempt_at <= now()
+            ORDER BY d.webhook_id, d.next_attempt_at, d.id
+            LIMIT 1
+        ) has_due
+        WHERE walked.webhook_id <> ALL ($4::uuid[])
+          AND NOT EXISTS (SELECT 1 FROM head WHERE webhook_id <> ALL ($4::uuid[]))
+          AND (SELECT count(*) FROM head) = $2 * 4
+    ), deeper_idle AS MATERIALIZED (
+        SELECT d.* FROM walked_due
+        CROSS JOIN (SELECT greatest(1, $2 / greatest(count(*), 1)) AS per_webhook FROM walked_due) share
+        CROSS JOIN LATERAL (
+            SELECT id, event_id, webhook_id, next_attempt_at FROM hookd.deliveries
+            WHERE webhook_id = walked_due.webhook_id AND state = 'pending' AND next_attempt_at <= now()
             ORDER BY webhook_id, next_attempt_at, id
-            LIMIT least($6, $2)
+            LIMIT least($6, share.per_webhook)
+            FOR NO KEY UPDATE SKIP LOCKED
         ) d
-        WHERE p.webhook_id <> ALL ($4::uuid[])
-          AND NOT EXISTS (SELECT 1 FROM head_idle) AND (SELECT count(*) FROM head) = $2
     ), idle_due AS (
-        SELECT id, webhook_id, next_attempt_at FROM (
+        SELECT id, event_id, webhook_id, next_attempt_at FROM (
             SELECT idle.*, row_number() OVER (PARTITION BY idle.webhook_id ORDER BY idle.next_attempt_at, idle.id) AS rank
             FROM (SELECT * FROM head_idle UNION ALL SELECT * FROM deeper_idle) idle
         ) ranked
         WHERE ranked.rank <= $6
-    ), picked AS (
-        SELECT id FROM (SELECT * FROM busy_due UNION ALL SELECT * FROM idle_due) both_kinds
+    ), due AS MATERIALIZED (
+        SELECT id, event_id, webhook_id FROM (SELECT * FROM busy_due UNION ALL SELECT * FROM idle_due) found
         ORDER BY next_attempt_at, id
         LIMIT $2
-    ), locked AS MATERIALIZED (
-        -- By primary key only: a condition the due index could serve tempts the planner into
-        -- scanning the whole due queue for these few ids. Locking returns each row as it is now,
-        -- so `due` drops one another claim leased meanwhile.
-        SELECT d.id, d.event_id, d.webhook_id, d.state, d.next_attempt_at FROM hookd.deliveries d
-        WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
-        FOR NO KEY UPDATE SKIP LOCKED
-    ), due AS MATERIALIZED (
-        SELECT id, event_id, webhook_id FROM locked WHERE state = 'pending' AND next_attempt_at <= now()
     ), judged AS MATERIALIZED (
         SELECT due.id, o.event_id IS NOT NULL AND coalesce(w.active, false) AS sendable,
                CASE WHEN o.event_id IS NULL THEN 'event purged from the outbox'
@@ -307,6 +340,7 @@ fn sample_claim(query: &str, limit: i64) -> sqlx::query::Query<'_, sqlx::Postgre
         .bind(Vec::<Uuid>::new())
         .bind(Vec::<i64>::new())
         .bind(128_i64)
+        .bind(Uuid::nil())
 }
 
 impl Store {
@@ -328,6 +362,7 @@ impl Store {
         .bind(&busy)
         .bind(&in_flight)
         .bind(slots.per_webhook)
+        .bind(Uuid::new_v4())
         .fetch_all(self.pool())
         .await?;
         claimed
