@@ -173,13 +173,15 @@ const CLAIM: &str = concat!(
         LIMIT $2 * 4
     ), head_idle AS MATERIALIZED (
         -- By primary key. Locking rechecks `state` on the row as it is now, so one another claim
-        -- leased meanwhile is passed over, not counted against the limit. (A condition on
-        -- `next_attempt_at` here would tempt the planner into the due index, scanning the whole
-        -- due queue for these few ids. A row in the head was due; one that another worker sent
-        -- and rescheduled within this statement's few milliseconds goes out early, which is
+        -- leased meanwhile is passed over, not counted against the limit. The recheck is written
+        -- so that it does not match the partial indexes' `state = 'pending'`: the planner would
+        -- otherwise read a whole partial index for these few ids. (For the same reason there is
+        -- no condition on `next_attempt_at`: a row in the head was due; one that another worker
+        -- sent and rescheduled within this statement's few milliseconds goes out early, which is
         -- harmless.)
         SELECT id, event_id, webhook_id, next_attempt_at FROM hookd.deliveries
-        WHERE id = ANY (ARRAY(SELECT id FROM head WHERE webhook_id <> ALL ($4::uuid[]))) AND state = 'pending'
+        WHERE id = ANY (ARRAY(SELECT id FROM head WHERE webhook_id <> ALL ($4::uuid[])))
+          AND coalesce(state, '') = 'pending'
         ORDER BY next_attempt_at, id
         LIMIT $2
         FOR NO KEY UPDATE SKIP LOCKED
