@@ -264,3 +264,50 @@ async fn busy_webhooks_share_a_claim() {
         assert_eq!(per_webhook(&claimed, webhook), 1, "webhook {} gets its share", webhook.name);
     }
 }
+
+/// Behind a saturated webhook's backlog that fills the head of the queue, among 2,000 webhooks
+/// whose only deliveries are retries due in an hour, a webhook with due deliveries is found by
+/// every claim: the walk past the head visits webhooks with due rows only.
+#[tokio::test]
+async fn a_due_webhook_is_found_among_many_with_nothing_due() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (saturated, due) = two_backlogs(store, 600, 5).await;
+    sqlx::query(
+        "WITH waiting AS (
+             INSERT INTO hookd.webhooks (name, url, events, secret)
+             SELECT 'waiting ' || n, 'http://127.0.0.1:9/', '{payment_received}', 'unused' FROM generate_series(1, 2000) n
+             RETURNING id
+         )
+         INSERT INTO hookd.deliveries (event_id, webhook_id, next_attempt_at)
+         SELECT gen_random_uuid(), id, now() + interval '1 hour' FROM waiting",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+
+    let full = [(saturated.id, 128)];
+    let slots = WebhookSlots { per_webhook: 128, in_flight: &full };
+    for claim in 0..5 {
+        let claimed = store.delivery_claim_batch("w", 100, Duration::from_secs(60), &slots).await.unwrap();
+        if claim == 0 {
+            assert_eq!(per_webhook(&claimed, &due), 5, "the first claim finds the due webhook");
+        }
+        assert!(claimed.iter().all(|d| d.webhook_id == due.id), "nothing else is due");
+    }
+    assert_eq!(deliveries_in(store, &due, "running").await, 5);
+}
+
+/// When a held-back webhook's rows fill most of the head, the few other rows there do not cut the
+/// claim short: it looks past the head for the rest of the batch.
+#[tokio::test]
+async fn a_head_mostly_held_back_still_yields_a_full_claim() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (held_back, other) = two_backlogs(store, 350, 200).await;
+
+    let full = [(held_back.id, 128)];
+    let slots = WebhookSlots { per_webhook: 128, in_flight: &full };
+    let claimed = store.delivery_claim_batch("w", 100, Duration::from_secs(60), &slots).await.unwrap();
+    assert_eq!(per_webhook(&claimed, &other), 100, "a full batch of the other webhook's deliveries");
+}

@@ -134,16 +134,19 @@ macro_rules! archive_ended {
 /// and few rows are locked that the claim does not take:
 /// - a webhook this worker already sends to (`busy`, with how many of its requests are in flight)
 ///   gets its free slots, at most an equal share of the batch (`busy_due`), in due order from its
-///   own index, `deliveries_pending_by_webhook`. This is the whole claim of a one-webhook drain.
+///   own index, `deliveries_pending_by_webhook`. This is what a one-webhook drain claims (it
+///   also reads the head, and walks to find nothing else).
 /// - every other webhook's rows are taken from the `head` of the queue (by `deliveries_due`):
 ///   four batches deep, so concurrent claimers each find a slice, and no deeper, so a busy
 ///   webhook's backlog filling the head costs a bounded read. The head is read without locking;
 ///   only the idle webhooks' rows in it are locked (`head_idle`).
-/// - when nothing in the head belongs to an idle webhook, up to 32 webhooks with pending
-///   rows are walked, one index descent each, from a random point of the webhook ids (`$7`,
-///   wrapping round); the idle ones with due rows (`walked_due`) share the batch and give their
-///   first due rows (`deeper_idle`): a busy webhook's deep backlog cannot starve the others, and
-///   a claim's walk stays short however many webhooks there are.
+/// - when the head holds less than a batch of idle webhooks' rows (busy webhooks' backlogs fill
+///   it), up to 32 webhooks with due rows are walked, one index descent each, from a random point
+///   of the webhook ids (`$7`, wrapping round); the idle ones (`walked_due`) share the batch and
+///   give their first due rows (`deeper_idle`): a busy webhook's deep backlog cannot starve the
+///   others, and a claim's walk stays short however many webhooks there are. (With more than 32
+///   idle webhooks with due rows behind such a backlog, each claim serves 32 of them, chosen at
+///   random.)
 ///
 /// The oldest of these, up to `limit`, are `due` (an idle webhook's at most `per_webhook`);
 /// `judged` reads what sending each one takes. What can be sent is leased (`claimed`); the rest
@@ -186,40 +189,38 @@ const CLAIM: &str = concat!(
         LIMIT $2
         FOR NO KEY UPDATE SKIP LOCKED
     ), walk_on AS (
+        -- Each step is one descent to the next webhook with a due row; `next_attempt_at` is a
+        -- key of the index, so the rows of webhooks with nothing due yet are passed over inside
+        -- the index, without reading the table.
         (SELECT webhook_id, 1 AS step FROM hookd.deliveries
-         WHERE state = 'pending' AND webhook_id > $7 ORDER BY webhook_id LIMIT 1)
+         WHERE state = 'pending' AND webhook_id > $7 AND next_attempt_at <= now() ORDER BY webhook_id LIMIT 1)
         UNION ALL
         SELECT (SELECT d.webhook_id FROM hookd.deliveries d
-                WHERE d.state = 'pending' AND d.webhook_id > w.webhook_id ORDER BY d.webhook_id LIMIT 1),
+                WHERE d.state = 'pending' AND d.webhook_id > w.webhook_id AND d.next_attempt_at <= now()
+                ORDER BY d.webhook_id LIMIT 1),
                w.step + 1
         FROM walk_on w WHERE w.webhook_id IS NOT NULL AND w.step < 32
     ), walk_round AS (
         (SELECT webhook_id, (SELECT count(webhook_id) FROM walk_on) + 1 AS step FROM hookd.deliveries
-         WHERE state = 'pending' AND webhook_id <= $7 AND (SELECT count(webhook_id) FROM walk_on) < 32
+         WHERE state = 'pending' AND webhook_id <= $7 AND next_attempt_at <= now()
+           AND (SELECT count(webhook_id) FROM walk_on) < 32
          ORDER BY webhook_id LIMIT 1)
         UNION ALL
         SELECT (SELECT d.webhook_id FROM hookd.deliveries d
                 WHERE d.state = 'pending' AND d.webhook_id > w.webhook_id AND d.webhook_id <= $7
+                  AND d.next_attempt_at <= now()
                 ORDER BY d.webhook_id LIMIT 1),
                w.step + 1
         FROM walk_round w WHERE w.webhook_id IS NOT NULL AND w.step < 32
     ), walked_due AS MATERIALIZED (
         SELECT walked.webhook_id
         FROM (SELECT webhook_id FROM walk_on UNION ALL SELECT webhook_id FROM walk_round) walked
-        -- One probe of the webhook's own index each (an EXISTS would be planned as a join over
-        -- the whole queue).
-        CROSS JOIN LATERAL (
-            SELECT 1 FROM hookd.deliveries d
-            WHERE d.webhook_id = walked.webhook_id AND d.state = 'pending' AND d.next_attempt_at <= now()
-            ORDER BY d.webhook_id, d.next_attempt_at, d.id
-            LIMIT 1
-        ) has_due
         WHERE walked.webhook_id <> ALL ($4::uuid[])
-          AND NOT EXISTS (SELECT 1 FROM head WHERE webhook_id <> ALL ($4::uuid[]))
+          AND (SELECT count(*) FROM head WHERE webhook_id <> ALL ($4::uuid[])) < $2
           AND (SELECT count(*) FROM head) = $2 * 4
     ), deeper_idle AS MATERIALIZED (
         SELECT d.* FROM walked_due
-        CROSS JOIN (SELECT greatest(1, $2 / greatest(count(*), 1)) AS per_webhook FROM walked_due) share
+        CROSS JOIN (SELECT ceil($2::numeric / greatest(count(*), 1))::bigint AS per_webhook FROM walked_due) share
         CROSS JOIN LATERAL (
             SELECT id, event_id, webhook_id, next_attempt_at FROM hookd.deliveries
             WHERE webhook_id = walked_due.webhook_id AND state = 'pending' AND next_attempt_at <= now()
@@ -230,7 +231,8 @@ const CLAIM: &str = concat!(
     ), idle_due AS (
         SELECT id, event_id, webhook_id, next_attempt_at FROM (
             SELECT idle.*, row_number() OVER (PARTITION BY idle.webhook_id ORDER BY idle.next_attempt_at, idle.id) AS rank
-            FROM (SELECT * FROM head_idle UNION ALL SELECT * FROM deeper_idle) idle
+            -- UNION, not UNION ALL: a walked webhook's first rows may be in the head too.
+            FROM (SELECT * FROM head_idle UNION SELECT * FROM deeper_idle) idle
         ) ranked
         WHERE ranked.rank <= $6
     ), due AS MATERIALIZED (
