@@ -1,10 +1,20 @@
-//! Vacuum of the hot tables. Every claim and finish leaves dead row versions in
+//! Vacuum and analyze of the hot tables. Every claim and finish leaves dead row versions in
 //! `hookd.deliveries` and every fan-out in `hookd.outbox`; until a vacuum removes them, each claim
 //! steps over more of them (a claim of 100 from a million-row backlog went from 4 ms to 20 ms with
 //! no vacuum). The tables carry aggressive autovacuum settings (`0008_hot_table_storage.sql`), but
-//! those do nothing on a server whose `autovacuum` is off, so hookd can do it itself.
+//! those do nothing on a server whose `autovacuum` is off, so hookd can do it itself, and it
+//! analyzes them too, since such a server never refreshes the planner's row counts either.
 
 use crate::{Result, Store};
+
+/// What the upkeep did to a hot table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upkeep {
+    /// Vacuumed and analyzed: dead rows had piled up.
+    Vacuumed,
+    /// Analyzed only: its rows had changed enough for the planner's counts to be stale.
+    Analyzed,
+}
 
 /// The tables that turn over with every delivery.
 const HOT: [&str; 2] = ["hookd.deliveries", "hookd.outbox"];
@@ -26,24 +36,47 @@ impl Store {
         .await?)
     }
 
-    /// Vacuums (and analyzes) each hot table holding more than `min_dead` dead rows that no other
-    /// process is vacuuming already. Returns the tables it vacuumed.
-    pub async fn hot_tables_vacuum(&self, min_dead: i64) -> Result<Vec<&'static str>> {
-        let mut vacuumed = Vec::new();
+    /// Vacuums (and analyzes) each hot table holding more than `min_dead` dead rows, and analyzes
+    /// one whose rows changed by more than autovacuum's analyze threshold since its last analyze,
+    /// unless another process is vacuuming it already. Returns what it did to which table.
+    ///
+    /// The analyze matters as much as the vacuum: a server without autovacuum never refreshes
+    /// the planner's row counts, and a claim planned for an outbox of a few hundred rows reads the
+    /// whole outbox once it holds thousands (a steady 500 events/s went from 0.1 ms to 0.6 ms a
+    /// claim and from 4.8 to 7 ms commit-to-receipt).
+    pub async fn hot_tables_upkeep(&self, min_dead: i64) -> Result<Vec<(&'static str, Upkeep)>> {
+        let mut done = Vec::new();
         for table in HOT {
-            let due: bool = sqlx::query_scalar(
-                "SELECT coalesce(pg_stat_get_dead_tuples($1::regclass), 0) > $2
-                        AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_vacuum WHERE relid = $1::regclass)",
+            let (vacuum, analyze): (bool, bool) = sqlx::query_as(
+                // The analyze threshold is autovacuum's, with the table's own settings where it
+                // has them (0008 gives both hot tables a scale factor of 0.02).
+                "SELECT NOT vacuuming AND dead > $2, NOT vacuuming AND changed > threshold + scale_factor * live
+                 FROM (
+                     SELECT coalesce(pg_stat_get_dead_tuples(c.oid), 0) AS dead,
+                            coalesce(pg_stat_get_mod_since_analyze(c.oid), 0) AS changed,
+                            greatest(c.reltuples, 0) AS live,
+                            EXISTS (SELECT 1 FROM pg_stat_progress_vacuum p WHERE p.relid = c.oid) AS vacuuming,
+                            coalesce((SELECT option_value::float8 FROM pg_options_to_table(c.reloptions)
+                                      WHERE option_name = 'autovacuum_analyze_scale_factor'),
+                                     current_setting('autovacuum_analyze_scale_factor')::float8) AS scale_factor,
+                            coalesce((SELECT option_value::float8 FROM pg_options_to_table(c.reloptions)
+                                      WHERE option_name = 'autovacuum_analyze_threshold'),
+                                     current_setting('autovacuum_analyze_threshold')::float8) AS threshold
+                     FROM pg_class c WHERE c.oid = $1::regclass
+                 ) t",
             )
             .bind(table)
             .bind(min_dead)
             .fetch_one(self.pool())
             .await?;
-            if due {
+            if vacuum {
                 sqlx::query(&format!("VACUUM (SKIP_LOCKED, ANALYZE) {table}")).execute(self.pool()).await?;
-                vacuumed.push(table);
+                done.push((table, Upkeep::Vacuumed));
+            } else if analyze {
+                sqlx::query(&format!("ANALYZE (SKIP_LOCKED) {table}")).execute(self.pool()).await?;
+                done.push((table, Upkeep::Analyzed));
             }
         }
-        Ok(vacuumed)
+        Ok(done)
     }
 }

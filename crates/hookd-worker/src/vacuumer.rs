@@ -1,5 +1,6 @@
 //! Vacuumer: on a server whose autovacuum is off, vacuums the hot tables itself whenever enough
-//! dead rows have piled up (see `hookd_store::vacuum`). Where autovacuum runs it does nothing: the
+//! dead rows have piled up, and analyzes them whenever autovacuum would have (see
+//! `hookd_store::vacuum`). Where autovacuum runs it does nothing: the
 //! tables' own autovacuum settings cover them. Runs in every process; `SKIP_LOCKED` lets one
 //! vacuum at a time.
 
@@ -46,8 +47,8 @@ impl Vacuumer {
                 _ = shutdown.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            match self.store.hot_tables_vacuum(MIN_DEAD).await {
-                Ok(tables) if !tables.is_empty() => tracing::debug!(?tables, "vacuumed"),
+            match self.store.hot_tables_upkeep(MIN_DEAD).await {
+                Ok(done) if !done.is_empty() => tracing::debug!(?done, "hot tables vacuumed or analyzed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "vacuum of the hot tables failed; will retry"),
             }
