@@ -10,6 +10,7 @@ use hookd_store::webhook::Webhook;
 use hookd_testkit::worker::{spawn, test_config, test_sender_with};
 use hookd_testkit::{wait_until, Receiver, Reply, TestDb};
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::common::{add_webhook, deliveries_in, DEADLINE};
 
@@ -310,4 +311,42 @@ async fn a_head_mostly_held_back_still_yields_a_full_claim() {
     let slots = WebhookSlots { per_webhook: 128, in_flight: &full };
     let claimed = store.delivery_claim_batch("w", 100, Duration::from_secs(60), &slots).await.unwrap();
     assert_eq!(per_webhook(&claimed, &other), 100, "a full batch of the other webhook's deliveries");
+}
+
+/// The walk past the head (`hookd.webhooks_with_due_deliveries`) visits webhooks with a due
+/// delivery in id order from just after its start, wraps round to the ids at or before the start,
+/// stops at the number asked for, and passes over a webhook whose deliveries are all due later.
+#[tokio::test]
+async fn the_walk_visits_due_webhooks_in_id_order_and_wraps_round() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let ids: Vec<Uuid> = (1..=5u128).map(|n| Uuid::from_u128(n << 64)).collect();
+    sqlx::query(
+        "WITH added AS (
+             INSERT INTO hookd.webhooks (id, name, url, events, secret)
+             SELECT id, 'walked ' || id, 'http://127.0.0.1:9/', '{payment_received}', 'unused' FROM unnest($1::uuid[]) id
+             RETURNING id
+         )
+         INSERT INTO hookd.deliveries (event_id, webhook_id, next_attempt_at)
+         SELECT gen_random_uuid(), id, CASE WHEN id = $2 THEN now() + interval '1 hour' ELSE now() END FROM added",
+    )
+    .bind(&ids)
+    .bind(ids[2])
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let walk = |start: Uuid, most: i32| async move {
+        sqlx::query_scalar::<_, Uuid>("SELECT * FROM hookd.webhooks_with_due_deliveries($1, $2)")
+            .bind(start)
+            .bind(most)
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+    };
+
+    assert_eq!(walk(ids[1], 32).await, [ids[3], ids[4], ids[0], ids[1]], "after the start, then round to it");
+    assert_eq!(walk(ids[1], 2).await, [ids[3], ids[4]], "no more than asked");
+    assert_eq!(walk(ids[2], 32).await, [ids[3], ids[4], ids[0], ids[1]], "a start with nothing due is passed over too");
+    assert_eq!(walk(Uuid::nil(), 32).await, [ids[0], ids[1], ids[3], ids[4]]);
+    assert_eq!(walk(Uuid::max(), 32).await, [ids[0], ids[1], ids[3], ids[4]], "nothing after the start: all from the lowest");
 }

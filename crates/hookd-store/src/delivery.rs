@@ -142,7 +142,8 @@ macro_rules! archive_ended {
 ///   only the idle webhooks' rows in it are locked (`head_idle`).
 /// - when the head holds less than a batch of idle webhooks' rows (busy webhooks' backlogs fill
 ///   it), up to 32 webhooks with due rows are walked, one index descent each, from a random point
-///   of the webhook ids (`$7`, wrapping round); the idle ones (`walked_due`) share the batch and
+///   of the webhook ids (`$7`, wrapping round: `hookd.webhooks_with_due_deliveries`, migration
+///   0013); the idle ones (`walked_due`) share the batch and
 ///   give their first due rows (`deeper_idle`): a busy webhook's deep backlog cannot starve the
 ///   others, and a claim's walk stays short however many webhooks there are. (With more than 32
 ///   idle webhooks with due rows behind such a backlog, each claim serves 32 of them, chosen at
@@ -153,7 +154,7 @@ macro_rules! archive_ended {
 /// ends as cancelled and leaves the hot table. MATERIALIZED keeps the planner from re-running a
 /// LIMIT subquery per joined row, which could lock and update more than `limit` rows.
 const CLAIM: &str = concat!(
-    "WITH RECURSIVE busy AS (
+    "WITH busy AS (
         SELECT * FROM unnest($4::uuid[], $5::bigint[]) AS b(webhook_id, in_flight)
     ), share AS (
         SELECT greatest(1, ceil($2::numeric / greatest(count(*), 1)))::bigint AS per_webhook
@@ -188,33 +189,9 @@ const CLAIM: &str = concat!(
         ORDER BY next_attempt_at, id
         LIMIT $2
         FOR NO KEY UPDATE SKIP LOCKED
-    ), walk_on AS (
-        -- Each step is one descent to the next webhook with a due row; `next_attempt_at` is a
-        -- key of the index, so the rows of webhooks with nothing due yet are passed over inside
-        -- the index, without reading the table.
-        (SELECT webhook_id, 1 AS step FROM hookd.deliveries
-         WHERE state = 'pending' AND webhook_id > $7 AND next_attempt_at <= now() ORDER BY webhook_id LIMIT 1)
-        UNION ALL
-        SELECT (SELECT d.webhook_id FROM hookd.deliveries d
-                WHERE d.state = 'pending' AND d.webhook_id > w.webhook_id AND d.next_attempt_at <= now()
-                ORDER BY d.webhook_id LIMIT 1),
-               w.step + 1
-        FROM walk_on w WHERE w.webhook_id IS NOT NULL AND w.step < 32
-    ), walk_round AS (
-        (SELECT webhook_id, (SELECT count(webhook_id) FROM walk_on) + 1 AS step FROM hookd.deliveries
-         WHERE state = 'pending' AND webhook_id <= $7 AND next_attempt_at <= now()
-           AND (SELECT count(webhook_id) FROM walk_on) < 32
-         ORDER BY webhook_id LIMIT 1)
-        UNION ALL
-        SELECT (SELECT d.webhook_id FROM hookd.deliveries d
-                WHERE d.state = 'pending' AND d.webhook_id > w.webhook_id AND d.webhook_id <= $7
-                  AND d.next_attempt_at <= now()
-                ORDER BY d.webhook_id LIMIT 1),
-               w.step + 1
-        FROM walk_round w WHERE w.webhook_id IS NOT NULL AND w.step < 32
     ), walked_due AS MATERIALIZED (
-        SELECT walked.webhook_id
-        FROM (SELECT webhook_id FROM walk_on UNION ALL SELECT webhook_id FROM walk_round) walked
+        -- Called only when the head falls short (the conditions on `head` are checked first).
+        SELECT walked.webhook_id FROM hookd.webhooks_with_due_deliveries($7, 32) AS walked(webhook_id)
         WHERE walked.webhook_id <> ALL ($4::uuid[])
           AND (SELECT count(*) FROM head WHERE webhook_id <> ALL ($4::uuid[])) < $2
           AND (SELECT count(*) FROM head) = $2 * 4
