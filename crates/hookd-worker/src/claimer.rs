@@ -53,13 +53,13 @@ impl Claimer {
                 }
                 tokio::time::sleep_until(last_claim + self.config.fetch_cooldown).await;
             }
+            // A wake-up that came before this point is answered by this claim: it counts the slots
+            // free from here on and sees everything committed before it starts. (Each fan-out wakes
+            // the claimer twice, directly and by NOTIFY, and the second claim found nothing.)
+            let _ = self.wakers.claimer.notified().now_or_never();
             let slots = self.dispatcher.more_slots(first, self.config.claim_batch);
             let in_flight = self.dispatcher.webhooks_in_flight();
             let limits = WebhookSlots { per_webhook: self.config.per_webhook_concurrency as i64, in_flight: &in_flight };
-            // A wake-up that came before this claim is answered by it: the claim sees everything
-            // committed before it starts. (Each fan-out wakes the claimer twice, directly and by
-            // NOTIFY; at 500 events/s two claims in three came back empty before this.)
-            let _ = self.wakers.claimer.notified().now_or_never();
             last_claim = Instant::now();
             match self.store.delivery_claim_batch(&self.config.worker_id, slots.len() as i64, lease, &limits).await {
                 Ok(claimed) => {
