@@ -266,9 +266,10 @@ async fn busy_webhooks_share_a_claim() {
     }
 }
 
-/// Behind a saturated webhook's backlog that fills the head of the queue, among 2,000 webhooks
-/// whose only deliveries are retries due in an hour, a webhook with due deliveries is found by
-/// every claim: the walk past the head visits webhooks with due rows only.
+/// Behind a saturated webhook's backlog that fills the head of the queue, among 200 webhooks
+/// whose only deliveries are retries due in an hour, each with 50 of them, a webhook with due
+/// deliveries is found by every claim: the walk past the head passes over webhooks with nothing
+/// due, and their rows, without counting them against the 32 it looks for.
 #[tokio::test]
 async fn a_due_webhook_is_found_among_many_with_nothing_due() {
     let db = TestDb::new().await;
@@ -277,11 +278,11 @@ async fn a_due_webhook_is_found_among_many_with_nothing_due() {
     sqlx::query(
         "WITH waiting AS (
              INSERT INTO hookd.webhooks (name, url, events, secret)
-             SELECT 'waiting ' || n, 'http://127.0.0.1:9/', '{payment_received}', 'unused' FROM generate_series(1, 2000) n
+             SELECT 'waiting ' || n, 'http://127.0.0.1:9/', '{payment_received}', 'unused' FROM generate_series(1, 200) n
              RETURNING id
          )
          INSERT INTO hookd.deliveries (event_id, webhook_id, next_attempt_at)
-         SELECT gen_random_uuid(), id, now() + interval '1 hour' FROM waiting",
+         SELECT gen_random_uuid(), id, now() + interval '1 hour' FROM waiting, generate_series(1, 50)",
     )
     .execute(store.pool())
     .await
@@ -315,7 +316,8 @@ async fn a_head_mostly_held_back_still_yields_a_full_claim() {
 
 /// The walk past the head (`hookd.webhooks_with_due_deliveries`) visits webhooks with a due
 /// delivery in id order from just after its start, wraps round to the ids at or before the start,
-/// stops at the number asked for, and passes over a webhook whose deliveries are all due later.
+/// stops at the number asked for or after the visits allowed, and passes over a webhook whose
+/// deliveries are all due later.
 #[tokio::test]
 async fn the_walk_visits_due_webhooks_in_id_order_and_wraps_round() {
     let db = TestDb::new().await;
@@ -335,18 +337,67 @@ async fn the_walk_visits_due_webhooks_in_id_order_and_wraps_round() {
     .execute(store.pool())
     .await
     .unwrap();
-    let walk = |start: Uuid, most: i32| async move {
-        sqlx::query_scalar::<_, Uuid>("SELECT * FROM hookd.webhooks_with_due_deliveries($1, $2)")
+    let walk = |start: Uuid, most: i32, visits: i32| async move {
+        sqlx::query_scalar::<_, Uuid>("SELECT * FROM hookd.webhooks_with_due_deliveries($1, $2, $3)")
             .bind(start)
             .bind(most)
+            .bind(visits)
             .fetch_all(store.pool())
             .await
             .unwrap()
     };
 
-    assert_eq!(walk(ids[1], 32).await, [ids[3], ids[4], ids[0], ids[1]], "after the start, then round to it");
-    assert_eq!(walk(ids[1], 2).await, [ids[3], ids[4]], "no more than asked");
-    assert_eq!(walk(ids[2], 32).await, [ids[3], ids[4], ids[0], ids[1]], "a start with nothing due is passed over too");
-    assert_eq!(walk(Uuid::nil(), 32).await, [ids[0], ids[1], ids[3], ids[4]]);
-    assert_eq!(walk(Uuid::max(), 32).await, [ids[0], ids[1], ids[3], ids[4]], "nothing after the start: all from the lowest");
+    assert_eq!(walk(ids[1], 32, 256).await, [ids[3], ids[4], ids[0], ids[1]], "after the start, then round to it");
+    assert_eq!(walk(ids[1], 2, 256).await, [ids[3], ids[4]], "no more than asked");
+    assert_eq!(walk(ids[2], 32, 256).await, [ids[3], ids[4], ids[0], ids[1]], "a start with nothing due is passed over too");
+    assert_eq!(walk(Uuid::nil(), 32, 256).await, [ids[0], ids[1], ids[3], ids[4]]);
+    assert_eq!(walk(Uuid::max(), 32, 256).await, [ids[0], ids[1], ids[3], ids[4]], "nothing after the start: all from the lowest");
+    assert_eq!(walk(ids[1], 32, 2).await, [ids[3]], "no more visits than asked: the one with nothing due counts");
+}
+
+/// An idle webhook whose backlog fills the head can give only `per_webhook` rows to a claim; the
+/// claim looks past the head for the rest, instead of coming back short claim after claim while
+/// the webhook behind waits.
+#[tokio::test]
+async fn a_head_filled_by_one_idle_webhook_still_finds_the_next() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (crowded, behind) = two_backlogs(store, 1000, 50).await;
+
+    let slots = WebhookSlots { per_webhook: 4, in_flight: &[] };
+    let claimed = store.delivery_claim_batch("w", 100, Duration::from_secs(60), &slots).await.unwrap();
+    assert_eq!(per_webhook(&claimed, &crowded), 4, "the crowded webhook gets its limit");
+    assert_eq!(per_webhook(&claimed, &behind), 4, "the webhook behind its backlog gets its limit too");
+}
+
+/// The walk past the head runs only when the head falls short: a claim that finds a batch of
+/// idle webhooks' rows at the head does not call it, one whose head is all a busy webhook's does
+/// (counted by the server's function statistics, which this test's sessions turn on).
+#[tokio::test]
+async fn the_walk_runs_only_when_the_head_falls_short() {
+    let db = TestDb::new().await;
+    let (first, _second) = two_backlogs(&db.store, 500, 500).await;
+    sqlx::query(&format!("ALTER DATABASE \"{}\" SET track_functions = 'pl'", db.name)).execute(db.store.pool()).await.unwrap();
+    let counted = hookd_store::Store::connect(&db.url, 1).await.unwrap();
+    let walks = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_user_functions WHERE funcname = 'webhooks_with_due_deliveries'",
+        )
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap()
+    };
+
+    let idle = WebhookSlots { per_webhook: 128, in_flight: &[] };
+    let claimed = counted.delivery_claim_batch("w", 100, Duration::from_secs(60), &idle).await.unwrap();
+    assert_eq!(per_webhook(&claimed, &first), 100, "the head gave the whole batch");
+
+    let full = [(first.id, 128)];
+    let busy = WebhookSlots { per_webhook: 128, in_flight: &full };
+    counted.delivery_claim_batch("w", 100, Duration::from_secs(60), &busy).await.unwrap();
+    // The one session behind `counted` reports its statistics when it next goes idle.
+    sqlx::query("SELECT pg_stat_force_next_flush()").execute(counted.pool()).await.unwrap();
+    wait_until(DEADLINE, "the claim's session reports its function calls", || async { walks().await >= 1 }).await;
+    assert_eq!(walks().await, 1, "only the claim whose head was all the busy webhook's walked");
+    counted.pool().close().await;
 }

@@ -140,14 +140,15 @@ macro_rules! archive_ended {
 ///   four batches deep, so concurrent claimers each find a slice, and no deeper, so a busy
 ///   webhook's backlog filling the head costs a bounded read. The head is read without locking;
 ///   only the idle webhooks' rows in it are locked (`head_idle`).
-/// - when the head holds less than a batch of idle webhooks' rows (busy webhooks' backlogs fill
-///   it), up to 32 webhooks with due rows are walked, one index descent each, from a random point
-///   of the webhook ids (`$7`, wrapping round: `hookd.webhooks_with_due_deliveries`, migration
-///   0013); the idle ones (`walked_due`) share the batch and
-///   give their first due rows (`deeper_idle`): a busy webhook's deep backlog cannot starve the
-///   others, and a claim's walk stays short however many webhooks there are. (With more than 32
-///   idle webhooks with due rows behind such a backlog, each claim serves 32 of them, chosen at
-///   random.)
+/// - when the head holds less than a batch of rows idle webhooks may give (busy webhooks'
+///   backlogs fill it, or one idle webhook's rows beyond its `per_webhook`), the webhooks with
+///   pending rows are walked from a random point of their ids (`$7`, wrapping round:
+///   `hookd.webhooks_with_due_deliveries`, migration 0013), two index descents each, until 32 with
+///   due rows are found or 256 are visited; the idle ones (`walked_due`) share the batch and give
+///   their first due rows (`deeper_idle`): a busy webhook's deep backlog cannot starve the others,
+///   and a claim's walk costs the same however many webhooks and rows there are. (Behind such a
+///   backlog, with more than 32 idle webhooks with due rows, or more than 256 with pending rows,
+///   each claim serves those it meets from its random start.)
 ///
 /// The oldest of these, up to `limit`, are `due` (an idle webhook's at most `per_webhook`);
 /// `judged` reads what sending each one takes. What can be sent is leased (`claimed`); the rest
@@ -191,9 +192,12 @@ const CLAIM: &str = concat!(
         FOR NO KEY UPDATE SKIP LOCKED
     ), walked_due AS MATERIALIZED (
         -- Called only when the head falls short (the conditions on `head` are checked first).
-        SELECT walked.webhook_id FROM hookd.webhooks_with_due_deliveries($7, 32) AS walked(webhook_id)
+        SELECT walked.webhook_id FROM hookd.webhooks_with_due_deliveries($7, 32, 256) AS walked(webhook_id)
         WHERE walked.webhook_id <> ALL ($4::uuid[])
-          AND (SELECT count(*) FROM head WHERE webhook_id <> ALL ($4::uuid[])) < $2
+          -- What the head's idle webhooks can give: at most `per_webhook` rows each.
+          AND (SELECT coalesce(sum(least(n, $6)), 0) FROM (
+                   SELECT count(*) AS n FROM head WHERE webhook_id <> ALL ($4::uuid[]) GROUP BY webhook_id
+               ) idle) < $2
           AND (SELECT count(*) FROM head) = $2 * 4
     ), deeper_idle AS MATERIALIZED (
         SELECT d.* FROM walked_due
