@@ -36,12 +36,12 @@ async fn dead_deliveries_past_the_threshold_are_vacuumed_away() {
     wait_until(Duration::from_secs(30), "the 30,000 deleted rows count as dead", || async { dead_rows(&db).await >= 30_000 }).await;
 
     assert_eq!(
-        db.store.hot_tables_upkeep(50_000).await.unwrap(),
+        db.store.hot_tables_upkeep(50_000, Duration::ZERO).await.unwrap(),
         vec![("hookd.deliveries", Upkeep::Analyzed)],
         "below the dead-row threshold the changed table is only analyzed"
     );
     assert!(dead_rows(&db).await >= 30_000, "an analyze leaves the dead rows");
-    assert_eq!(db.store.hot_tables_upkeep(20_000).await.unwrap(), vec![("hookd.deliveries", Upkeep::Vacuumed)]);
+    assert_eq!(db.store.hot_tables_upkeep(20_000, Duration::ZERO).await.unwrap(), vec![("hookd.deliveries", Upkeep::Vacuumed)]);
     assert_eq!(dead_rows(&db).await, 0, "the vacuum removed the dead rows");
     let vacuums: i64 = sqlx::query_scalar("SELECT pg_stat_get_vacuum_count('hookd.deliveries'::regclass)")
         .fetch_one(db.store.pool())
@@ -101,7 +101,8 @@ async fn publish_counted(db: &TestDb, rows: i64) {
 
 /// An outbox that grew since its last analyze is analyzed once it changed by more than
 /// autovacuum's threshold (50 rows plus 2 % of the table, 0008's scale factor), so claims are
-/// planned for its real size; a smaller change waits.
+/// planned for its real size; a smaller change waits, and so does a table analyzed less than the
+/// interval ago.
 #[tokio::test]
 async fn a_grown_table_is_analyzed_once_its_row_count_is_stale() {
     let db = TestDb::new().await;
@@ -112,13 +113,18 @@ async fn a_grown_table_is_analyzed_once_its_row_count_is_stale() {
             .unwrap()
     };
     publish_counted(&db, 1_000).await;
-    assert_eq!(db.store.hot_tables_upkeep(i64::MAX).await.unwrap(), vec![("hookd.outbox", Upkeep::Analyzed)]);
+    assert_eq!(db.store.hot_tables_upkeep(i64::MAX, Duration::ZERO).await.unwrap(), vec![("hookd.outbox", Upkeep::Analyzed)]);
     assert_eq!(planned_rows().await, 1_000.0, "the planner now counts the outbox's rows");
-    assert_eq!(db.store.hot_tables_upkeep(i64::MAX).await.unwrap(), vec![], "nothing changed since");
+    assert_eq!(db.store.hot_tables_upkeep(i64::MAX, Duration::ZERO).await.unwrap(), vec![], "nothing changed since");
 
     publish_counted(&db, 60).await;
-    assert_eq!(db.store.hot_tables_upkeep(i64::MAX).await.unwrap(), vec![], "60 rows are under 50 + 2 % of 1,000");
+    assert_eq!(db.store.hot_tables_upkeep(i64::MAX, Duration::ZERO).await.unwrap(), vec![], "60 rows are under 50 + 2 % of 1,000");
     publish_counted(&db, 20).await;
-    assert_eq!(db.store.hot_tables_upkeep(i64::MAX).await.unwrap(), vec![("hookd.outbox", Upkeep::Analyzed)]);
+    assert_eq!(
+        db.store.hot_tables_upkeep(i64::MAX, Duration::from_secs(3600)).await.unwrap(),
+        vec![],
+        "changed enough, but analyzed less than the interval ago"
+    );
+    assert_eq!(db.store.hot_tables_upkeep(i64::MAX, Duration::ZERO).await.unwrap(), vec![("hookd.outbox", Upkeep::Analyzed)]);
     assert_eq!(planned_rows().await, 1_080.0);
 }

@@ -5,6 +5,8 @@
 //! those do nothing on a server whose `autovacuum` is off, so hookd can do it itself, and it
 //! analyzes them too, since such a server never refreshes the planner's row counts either.
 
+use std::time::Duration;
+
 use crate::{Result, Store};
 
 /// What the upkeep did to a hot table.
@@ -38,22 +40,26 @@ impl Store {
 
     /// Vacuums (and analyzes) each hot table holding more than `min_dead` dead rows, and analyzes
     /// one whose rows changed by more than autovacuum's analyze threshold since its last analyze,
-    /// unless another process is vacuuming it already. Returns what it did to which table.
+    /// if that was at least `analyze_every` ago (each analyze leaves dead rows in the system
+    /// catalogs, which nothing vacuums on such a server), unless another process is vacuuming it. Returns what it did to which table.
     ///
     /// The analyze matters as much as the vacuum: a server without autovacuum never refreshes
     /// the planner's row counts, and a claim planned for an outbox of a few hundred rows reads the
     /// whole outbox once it holds thousands (a steady 500 events/s went from 0.1 ms to 0.6 ms a
     /// claim and from 4.8 to 7 ms commit-to-receipt).
-    pub async fn hot_tables_upkeep(&self, min_dead: i64) -> Result<Vec<(&'static str, Upkeep)>> {
+    pub async fn hot_tables_upkeep(&self, min_dead: i64, analyze_every: Duration) -> Result<Vec<(&'static str, Upkeep)>> {
         let mut done = Vec::new();
         for table in HOT {
             let (vacuum, analyze): (bool, bool) = sqlx::query_as(
                 // The analyze threshold is autovacuum's, with the table's own settings where it
                 // has them (0008 gives both hot tables a scale factor of 0.02).
-                "SELECT NOT vacuuming AND dead > $2, NOT vacuuming AND changed > threshold + scale_factor * live
+                "SELECT NOT vacuuming AND dead > $2,
+                        NOT vacuuming AND changed > threshold + scale_factor * live
+                            AND coalesce(analyzed_at, '-infinity') < now() - make_interval(secs => $3)
                  FROM (
                      SELECT coalesce(pg_stat_get_dead_tuples(c.oid), 0) AS dead,
                             coalesce(pg_stat_get_mod_since_analyze(c.oid), 0) AS changed,
+                            pg_stat_get_last_analyze_time(c.oid) AS analyzed_at,
                             greatest(c.reltuples, 0) AS live,
                             EXISTS (SELECT 1 FROM pg_stat_progress_vacuum p WHERE p.relid = c.oid) AS vacuuming,
                             coalesce((SELECT option_value::float8 FROM pg_options_to_table(c.reloptions)
@@ -67,6 +73,7 @@ impl Store {
             )
             .bind(table)
             .bind(min_dead)
+            .bind(analyze_every.as_secs_f64())
             .fetch_one(self.pool())
             .await?;
             if vacuum {

@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 const EVERY: Duration = Duration::from_secs(5);
 /// Dead rows that make a vacuum worth it: a few seconds of a fast drain.
 const MIN_DEAD: i64 = 20_000;
+/// The shortest time between two analyzes of a table that needs no vacuum: autovacuum's own nap.
+const ANALYZE_EVERY: Duration = Duration::from_secs(60);
 
 pub struct Vacuumer {
     store: Store,
@@ -47,7 +49,7 @@ impl Vacuumer {
                 _ = shutdown.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            match self.store.hot_tables_upkeep(MIN_DEAD).await {
+            match self.store.hot_tables_upkeep(MIN_DEAD, ANALYZE_EVERY).await {
                 Ok(done) if !done.is_empty() => tracing::debug!(?done, "hot tables vacuumed or analyzed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "vacuum of the hot tables failed; will retry"),
