@@ -532,7 +532,7 @@ async fn class_summary(store: &Store, class: &str) -> (Vec<(String, i64)>, Vec<(
     (states, attempts, most.unwrap_or(0))
 }
 
-/// 200 webhooks on one event type, one `hookd serve` (request timeout 2 s, one retry after 1 s,
+/// 200 webhooks on one event type, one `hookd serve` (request timeout 4 s, one retry after 1 s,
 /// private targets refused except 127.0.0.1/32): 100 fast receivers (200), 20 answering 500, 20
 /// hanging past the timeout, 20 answering 410, 20 redirecting (302) and 20 whose URL is a refused
 /// address (127.0.0.2, [::1], and odd spellings of them). Three events are published. Each class

@@ -269,7 +269,7 @@ async fn busy_webhooks_share_a_claim() {
 /// Behind a saturated webhook's backlog that fills the head of the queue, among 200 webhooks
 /// whose only deliveries are retries due in an hour, each with 50 of them, a webhook with due
 /// deliveries is found by every claim: the walk past the head passes over webhooks with nothing
-/// due, and their rows, without counting them against the 32 it looks for.
+/// due, and their rows, inside the index, without counting them against the 32 it looks for.
 #[tokio::test]
 async fn a_due_webhook_is_found_among_many_with_nothing_due() {
     let db = TestDb::new().await;
@@ -316,8 +316,7 @@ async fn a_head_mostly_held_back_still_yields_a_full_claim() {
 
 /// The walk past the head (`hookd.webhooks_with_due_deliveries`) visits webhooks with a due
 /// delivery in id order from just after its start, wraps round to the ids at or before the start,
-/// stops at the number asked for or after the visits allowed, and passes over a webhook whose
-/// deliveries are all due later.
+/// stops at the number asked for, and passes over a webhook whose deliveries are all due later.
 #[tokio::test]
 async fn the_walk_visits_due_webhooks_in_id_order_and_wraps_round() {
     let db = TestDb::new().await;
@@ -337,22 +336,20 @@ async fn the_walk_visits_due_webhooks_in_id_order_and_wraps_round() {
     .execute(store.pool())
     .await
     .unwrap();
-    let walk = |start: Uuid, most: i32, visits: i32| async move {
-        sqlx::query_scalar::<_, Uuid>("SELECT * FROM hookd.webhooks_with_due_deliveries($1, $2, $3)")
+    let walk = |start: Uuid, most: i32| async move {
+        sqlx::query_scalar::<_, Uuid>("SELECT * FROM hookd.webhooks_with_due_deliveries($1, $2)")
             .bind(start)
             .bind(most)
-            .bind(visits)
             .fetch_all(store.pool())
             .await
             .unwrap()
     };
 
-    assert_eq!(walk(ids[1], 32, 256).await, [ids[3], ids[4], ids[0], ids[1]], "after the start, then round to it");
-    assert_eq!(walk(ids[1], 2, 256).await, [ids[3], ids[4]], "no more than asked");
-    assert_eq!(walk(ids[2], 32, 256).await, [ids[3], ids[4], ids[0], ids[1]], "a start with nothing due is passed over too");
-    assert_eq!(walk(Uuid::nil(), 32, 256).await, [ids[0], ids[1], ids[3], ids[4]]);
-    assert_eq!(walk(Uuid::max(), 32, 256).await, [ids[0], ids[1], ids[3], ids[4]], "nothing after the start: all from the lowest");
-    assert_eq!(walk(ids[1], 32, 2).await, [ids[3]], "no more visits than asked: the one with nothing due counts");
+    assert_eq!(walk(ids[1], 32).await, [ids[3], ids[4], ids[0], ids[1]], "after the start, then round to it");
+    assert_eq!(walk(ids[1], 2).await, [ids[3], ids[4]], "no more than asked");
+    assert_eq!(walk(ids[2], 32).await, [ids[3], ids[4], ids[0], ids[1]], "a start with nothing due is passed over too");
+    assert_eq!(walk(Uuid::nil(), 32).await, [ids[0], ids[1], ids[3], ids[4]]);
+    assert_eq!(walk(Uuid::max(), 32).await, [ids[0], ids[1], ids[3], ids[4]], "nothing after the start: all from the lowest");
 }
 
 /// An idle webhook whose backlog fills the head can give only `per_webhook` rows to a claim; the
@@ -370,13 +367,14 @@ async fn a_head_filled_by_one_idle_webhook_still_finds_the_next() {
     assert_eq!(per_webhook(&claimed, &behind), 4, "the webhook behind its backlog gets its limit too");
 }
 
-/// The walk past the head runs only when the head falls short: a claim that finds a batch of
-/// idle webhooks' rows at the head does not call it, one whose head is all a busy webhook's does
-/// (counted by the server's function statistics, which this test's sessions turn on).
+/// The walk past the head runs only when the busy webhooks and the head fall short: a claim that
+/// finds a batch of idle webhooks' rows at the head does not call it, nor one whose busy webhook
+/// gives a batch from its own rows; one whose head is all a full webhook's does (counted by the
+/// server's function statistics, which this test's sessions turn on).
 #[tokio::test]
 async fn the_walk_runs_only_when_the_head_falls_short() {
     let db = TestDb::new().await;
-    let (first, _second) = two_backlogs(&db.store, 500, 500).await;
+    let (first, _second) = two_backlogs(&db.store, 1000, 500).await;
     sqlx::query(&format!("ALTER DATABASE \"{}\" SET track_functions = 'pl'", db.name)).execute(db.store.pool()).await.unwrap();
     let counted = hookd_store::Store::connect(&db.url, 1).await.unwrap();
     let walks = || async {
@@ -392,6 +390,11 @@ async fn the_walk_runs_only_when_the_head_falls_short() {
     let claimed = counted.delivery_claim_batch("w", 100, Duration::from_secs(60), &idle).await.unwrap();
     assert_eq!(per_webhook(&claimed, &first), 100, "the head gave the whole batch");
 
+    let some = [(first.id, 0)];
+    let busy_with_room = WebhookSlots { per_webhook: 128, in_flight: &some };
+    let claimed = counted.delivery_claim_batch("w", 100, Duration::from_secs(60), &busy_with_room).await.unwrap();
+    assert_eq!(per_webhook(&claimed, &first), 100, "the busy webhook's own rows gave the whole batch");
+
     let full = [(first.id, 128)];
     let busy = WebhookSlots { per_webhook: 128, in_flight: &full };
     counted.delivery_claim_batch("w", 100, Duration::from_secs(60), &busy).await.unwrap();
@@ -400,4 +403,18 @@ async fn the_walk_runs_only_when_the_head_falls_short() {
     wait_until(DEADLINE, "the claim's session reports its function calls", || async { walks().await >= 1 }).await;
     assert_eq!(walks().await, 1, "only the claim whose head was all the busy webhook's walked");
     counted.pool().close().await;
+}
+
+/// One idle webhook's rows first in the head do not take the places of another's behind them: the
+/// head gives each idle webhook at most its limit, and the rest of the batch to the next.
+#[tokio::test]
+async fn an_idle_webhook_first_in_the_head_leaves_room_for_the_next() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (first, next) = two_backlogs(store, 600, 300).await;
+
+    let slots = WebhookSlots { per_webhook: 128, in_flight: &[] };
+    let claimed = store.delivery_claim_batch("w", 256, Duration::from_secs(60), &slots).await.unwrap();
+    assert_eq!(per_webhook(&claimed, &first), 128, "the first webhook gets its limit");
+    assert_eq!(per_webhook(&claimed, &next), 128, "the next webhook gets the rest of the batch");
 }

@@ -139,16 +139,15 @@ macro_rules! archive_ended {
 /// - every other webhook's rows are taken from the `head` of the queue (by `deliveries_due`):
 ///   four batches deep, so concurrent claimers each find a slice, and no deeper, so a busy
 ///   webhook's backlog filling the head costs a bounded read. The head is read without locking;
-///   only the idle webhooks' rows in it are locked (`head_idle`).
-/// - when the head holds less than a batch of rows idle webhooks may give (busy webhooks'
-///   backlogs fill it, or one idle webhook's rows beyond its `per_webhook`), the webhooks with
-///   pending rows are walked from a random point of their ids (`$7`, wrapping round:
-///   `hookd.webhooks_with_due_deliveries`, migration 0013), two index descents each, until 32 with
-///   due rows are found or 256 are visited; the idle ones (`walked_due`) share the batch and give
-///   their first due rows (`deeper_idle`): a busy webhook's deep backlog cannot starve the others,
-///   and a claim's walk costs the same however many webhooks and rows there are. (Behind such a
-///   backlog, with more than 32 idle webhooks with due rows, or more than 256 with pending rows,
-///   each claim serves those it meets from its random start.)
+///   only the idle webhooks' rows in it are locked (`head_idle`), at most `per_webhook` of each.
+/// - when those two give less than a batch and the head is full (busy webhooks' backlogs fill
+///   it, or one idle webhook's beyond its `per_webhook`), up to 32 webhooks with due rows are
+///   walked, one index descent each, from a random point of the webhook ids (`$7`, wrapping round:
+///   `hookd.webhooks_with_due_deliveries`, migration 0013); the idle ones (`walked_due`) share the
+///   batch and give their first due rows (`deeper_idle`): a busy webhook's deep backlog cannot
+///   starve the others, and a claim's walk stays short however many webhooks there are. (Behind
+///   such a backlog, with more than 32 idle webhooks with due rows, each claim serves 32 of them,
+///   chosen at random.)
 ///
 /// The oldest of these, up to `limit`, are `due` (an idle webhook's at most `per_webhook`);
 /// `judged` reads what sending each one takes. What can be sent is leased (`claimed`); the rest
@@ -172,7 +171,7 @@ const CLAIM: &str = concat!(
             FOR NO KEY UPDATE SKIP LOCKED
         ) d
     ), head AS MATERIALIZED (
-        SELECT id, webhook_id FROM hookd.deliveries
+        SELECT id, webhook_id, next_attempt_at FROM hookd.deliveries
         WHERE state = 'pending' AND next_attempt_at <= now()
         ORDER BY next_attempt_at, id
         LIMIT $2 * 4
@@ -185,19 +184,24 @@ const CLAIM: &str = concat!(
         -- sent and rescheduled within this statement's few milliseconds goes out early, which is
         -- harmless.)
         SELECT id, event_id, webhook_id, next_attempt_at FROM hookd.deliveries
-        WHERE id = ANY (ARRAY(SELECT id FROM head WHERE webhook_id <> ALL ($4::uuid[])))
+        -- At most `per_webhook` of each idle webhook's rows: one webhook's rows first in the head
+        -- must not take the places of the others' behind them.
+        WHERE id = ANY (ARRAY(
+                  SELECT id FROM (
+                      SELECT id, row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS rank
+                      FROM head WHERE webhook_id <> ALL ($4::uuid[])
+                  ) ranked
+                  WHERE rank <= $6))
           AND coalesce(state, '') = 'pending'
         ORDER BY next_attempt_at, id
         LIMIT $2
         FOR NO KEY UPDATE SKIP LOCKED
     ), walked_due AS MATERIALIZED (
-        -- Called only when the head falls short (the conditions on `head` are checked first).
-        SELECT walked.webhook_id FROM hookd.webhooks_with_due_deliveries($7, 32, 256) AS walked(webhook_id)
+        -- Called only when the busy webhooks and the head fall short of a batch, and the head is
+        -- full (so that there may be more beyond it); these conditions are checked first.
+        SELECT walked.webhook_id FROM hookd.webhooks_with_due_deliveries($7, 32) AS walked(webhook_id)
         WHERE walked.webhook_id <> ALL ($4::uuid[])
-          -- What the head's idle webhooks can give: at most `per_webhook` rows each.
-          AND (SELECT coalesce(sum(least(n, $6)), 0) FROM (
-                   SELECT count(*) AS n FROM head WHERE webhook_id <> ALL ($4::uuid[]) GROUP BY webhook_id
-               ) idle) < $2
+          AND (SELECT count(*) FROM busy_due) + (SELECT count(*) FROM head_idle) < $2
           AND (SELECT count(*) FROM head) = $2 * 4
     ), deeper_idle AS MATERIALIZED (
         SELECT d.* FROM walked_due

@@ -12,7 +12,7 @@ use crate::{Result, Store};
 /// What the upkeep did to a hot table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upkeep {
-    /// Vacuumed and analyzed: dead rows had piled up.
+    /// Vacuumed (and analyzed, if the last analyze was long enough ago): dead rows had piled up.
     Vacuumed,
     /// Analyzed only: its rows had changed enough for the planner's counts to be stale.
     Analyzed,
@@ -38,10 +38,11 @@ impl Store {
         .await?)
     }
 
-    /// Vacuums (and analyzes) each hot table holding more than `min_dead` dead rows, and analyzes
-    /// one whose rows changed by more than autovacuum's analyze threshold since its last analyze,
-    /// if that was at least `analyze_every` ago (each analyze leaves dead rows in the system
-    /// catalogs, which nothing vacuums on such a server), unless another process is vacuuming it. Returns what it did to which table.
+    /// Vacuums each hot table holding more than `min_dead` dead rows, and analyzes one whose rows
+    /// changed by more than autovacuum's analyze threshold since its last analyze, unless another
+    /// process is vacuuming it. Either analyzes only if the last analyze was at least
+    /// `analyze_every` ago: each leaves dead rows in the system catalogs, which nothing vacuums on
+    /// such a server. Returns what it did to which table.
     ///
     /// The analyze matters as much as the vacuum: a server without autovacuum never refreshes
     /// the planner's row counts, and a claim planned for an outbox of a few hundred rows reads the
@@ -50,12 +51,12 @@ impl Store {
     pub async fn hot_tables_upkeep(&self, min_dead: i64, analyze_every: Duration) -> Result<Vec<(&'static str, Upkeep)>> {
         let mut done = Vec::new();
         for table in HOT {
-            let (vacuum, analyze): (bool, bool) = sqlx::query_as(
+            let (vacuum, analyze_due, analyze_allowed): (bool, bool, bool) = sqlx::query_as(
                 // The analyze threshold is autovacuum's, with the table's own settings where it
                 // has them (0008 gives both hot tables a scale factor of 0.02).
                 "SELECT NOT vacuuming AND dead > $2,
-                        NOT vacuuming AND changed > threshold + scale_factor * live
-                            AND coalesce(analyzed_at, '-infinity') < now() - make_interval(secs => $3)
+                        NOT vacuuming AND changed > threshold + scale_factor * live,
+                        coalesce(analyzed_at, '-infinity') < now() - make_interval(secs => $3)
                  FROM (
                      SELECT coalesce(pg_stat_get_dead_tuples(c.oid), 0) AS dead,
                             coalesce(pg_stat_get_mod_since_analyze(c.oid), 0) AS changed,
@@ -77,9 +78,10 @@ impl Store {
             .fetch_one(self.pool())
             .await?;
             if vacuum {
-                sqlx::query(&format!("VACUUM (SKIP_LOCKED, ANALYZE) {table}")).execute(self.pool()).await?;
+                let with_analyze = if analyze_allowed { ", ANALYZE" } else { "" };
+                sqlx::query(&format!("VACUUM (SKIP_LOCKED{with_analyze}) {table}")).execute(self.pool()).await?;
                 done.push((table, Upkeep::Vacuumed));
-            } else if analyze {
+            } else if analyze_allowed && analyze_due {
                 sqlx::query(&format!("ANALYZE (SKIP_LOCKED) {table}")).execute(self.pool()).await?;
                 done.push((table, Upkeep::Analyzed));
             }
