@@ -351,3 +351,28 @@ async fn tail_prints_attempts_recorded_after_it_started() {
     assert_eq!(row["succeeded"], true);
     tail.kill().await;
 }
+
+/// `hookd demo` starts each run in a fresh `<database>_demo`: a second run finds none of the
+/// first run's webhooks (whose receiver is gone) and sends to its own only. While anything is
+/// connected to that database (a demo still running with --stay) it refuses instead of dropping
+/// it under that run.
+#[tokio::test]
+async fn demo_starts_each_run_in_a_fresh_database_and_leaves_one_in_use_alone() {
+    let db = TestDb::new().await;
+    let scratch = format!("{}_demo", db.url);
+    for run in 1..=2 {
+        let out = run_command(hookd_command(&db, &["demo", "--rounds", "1"])).await;
+        assert_eq!(out.code, Some(0), "demo run {run}: {out:#?}");
+    }
+    let demo = hookd_store::Store::connect(&scratch, 1).await.unwrap();
+    let webhooks: i64 = sqlx::query_scalar("SELECT count(*) FROM hookd.webhooks").fetch_one(demo.pool()).await.unwrap();
+    assert_eq!(webhooks, 1, "only the last run's webhook");
+
+    let out = run_command(hookd_command(&db, &["demo", "--rounds", "1"])).await;
+    assert_ne!(out.code, Some(0), "{out:#?}");
+    assert!(out.stderr.contains("connected to the demo's scratch database"), "{out:#?}");
+    let still: i64 = sqlx::query_scalar("SELECT count(*) FROM hookd.webhooks").fetch_one(demo.pool()).await.unwrap();
+    assert_eq!(still, 1, "the database in use was left alone");
+    demo.pool().close().await;
+    hookd_store::Store::drop_database(&scratch).await.unwrap();
+}

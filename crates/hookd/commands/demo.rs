@@ -34,8 +34,16 @@ const REFUSE_EVERY: usize = 7;
 const DEADLINE: Duration = Duration::from_secs(120);
 
 pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode> {
-    // The demo's events are samples: they go to a database of their own, never to real webhooks.
-    config.settings.database_url = super::sibling_database_url(&config.settings.database_url, "demo")?;
+    // The demo's events are samples: they go to a database of their own, never to real webhooks,
+    // made afresh each run (an earlier run's webhooks, their receivers long gone, would get this
+    // run's events too).
+    config.settings.database_url = super::fresh_scratch_database(
+        &config.settings.database_url,
+        "demo",
+        "demo",
+        "another `hookd demo` is running (perhaps with --stay)",
+    )
+    .await?;
     // The receiver is on loopback, and retries should show within the demo's minute.
     config.settings.allow_private_targets = true;
     config.schedule = RetrySchedule::parse("1s,2s,4s")?;

@@ -62,6 +62,26 @@ pub fn sibling_database_url(database_url: &str, suffix: &str) -> anyhow::Result<
     Ok(url.to_string())
 }
 
+/// A scratch database beside the configured one (see [`sibling_database_url`]), dropped first if
+/// an earlier run left it, so each run starts on the schema this build migrates to and with
+/// nothing of the last run's. Refused while anything is connected to it: dropping a database
+/// another run is working in would leave that run's workers serving this one's.
+pub async fn fresh_scratch_database(database_url: &str, suffix: &str, purpose: &str, busy_hint: &str) -> anyhow::Result<String> {
+    let scratch_url = sibling_database_url(database_url, suffix)?;
+    let scratch = Store::database_name(&scratch_url)?.unwrap_or_default();
+    anyhow::ensure!(
+        Store::database_name(database_url)?.as_deref() != Some(scratch.as_str()),
+        "the {purpose}'s scratch database would be {scratch}, the configured database itself"
+    );
+    let sessions = Store::database_sessions(&scratch_url).await?;
+    anyhow::ensure!(
+        sessions == 0,
+        "{sessions} session(s) are connected to the {purpose}'s scratch database {scratch}: {busy_hint}; stop them first"
+    );
+    Store::drop_database(&scratch_url).await?;
+    Ok(scratch_url)
+}
+
 pub fn sender(config: &Config) -> anyhow::Result<Sender> {
     Ok(Sender::new(config.sender())?)
 }

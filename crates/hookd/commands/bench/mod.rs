@@ -89,23 +89,13 @@ struct Bench {
 
 impl Bench {
     async fn new(config: &Config, args: &BenchArgs, behaviour: Behaviour) -> anyhow::Result<Self> {
-        let database_url = super::sibling_database_url(&config.settings.database_url, "bench")?;
-        let scratch = Store::database_name(&database_url)?.unwrap_or_default();
-        anyhow::ensure!(
-            Store::database_name(&config.settings.database_url)?.as_deref() != Some(scratch.as_str()),
-            "the benchmark's scratch database would be {scratch}, the configured database itself"
-        );
-        // Dropping a scratch database another run is using would leave that run's workers
-        // serving the next run's database, as extra workers nobody counts.
-        let sessions = Store::database_sessions(&database_url).await?;
-        if sessions > 0 {
-            anyhow::bail!(
-                "{sessions} session(s) are connected to the benchmark's scratch database {}: another `hookd bench` \
-                 is running (or its `hookd serve` processes outlived it); stop them first",
-                scratch
-            );
-        }
-        Store::drop_database(&database_url).await?;
+        let database_url = super::fresh_scratch_database(
+            &config.settings.database_url,
+            "bench",
+            "benchmark",
+            "another `hookd bench` is running (or its `hookd serve` processes outlived it)",
+        )
+        .await?;
         let store = Store::connect(&database_url, 4).await?;
         store.migrate().await?;
         store.settings_apply(config.settings.max_payload_bytes).await?;
