@@ -140,6 +140,18 @@ async fn two_backlogs(store: &hookd_store::Store, first: usize, second: usize) -
     (one, two)
 }
 
+/// A claim by worker "w" of up to `limit` deliveries on a 60 s lease, at most `per_webhook` of
+/// each webhook's less what `in_flight` says the worker already sends to it.
+async fn claim(
+    store: &hookd_store::Store,
+    limit: i64,
+    per_webhook: i64,
+    in_flight: &[(Uuid, i64)],
+) -> Vec<hookd_store::delivery::ClaimedDelivery> {
+    let slots = WebhookSlots { per_webhook, in_flight };
+    store.delivery_claim_batch("w", limit, Duration::from_secs(60), &slots).await.unwrap()
+}
+
 fn per_webhook(claimed: &[hookd_store::delivery::ClaimedDelivery], webhook: &Webhook) -> usize {
     claimed.iter().filter(|d| d.webhook_id == webhook.id).count()
 }
@@ -155,8 +167,7 @@ async fn a_nearly_full_webhook_with_a_deep_backlog_does_not_hide_other_webhooks(
     let (crowded, other) = two_backlogs(store, 600, 5).await;
 
     let in_flight = [(crowded.id, 127)];
-    let slots = WebhookSlots { per_webhook: 128, in_flight: &in_flight };
-    let claimed = store.delivery_claim_batch("w", 100, Duration::from_secs(60), &slots).await.unwrap();
+    let claimed = claim(store, 100, 128, &in_flight).await;
     assert_eq!(per_webhook(&claimed, &crowded), 1, "the crowded webhook gets its one free slot");
     assert_eq!(per_webhook(&claimed, &other), 5, "the other webhook's deliveries behind the backlog are claimed");
     assert_eq!(deliveries_in(store, &crowded, "pending").await, 599, "nothing else of the crowded webhook is leased");
@@ -178,16 +189,14 @@ async fn a_claim_takes_each_webhooks_free_slots_oldest_first() {
     .unwrap();
 
     let in_flight = [(busy.id, 100)];
-    let slots = WebhookSlots { per_webhook: 128, in_flight: &in_flight };
-    let claimed = store.delivery_claim_batch("w", 256, Duration::from_secs(60), &slots).await.unwrap();
+    let claimed = claim(store, 256, 128, &in_flight).await;
     let mut busy_claimed: Vec<i64> = claimed.iter().filter(|d| d.webhook_id == busy.id).map(|d| d.id).collect();
     busy_claimed.sort_unstable();
     assert_eq!(busy_claimed, oldest, "the busy webhook's 28 free slots take its 28 oldest deliveries");
     assert_eq!(per_webhook(&claimed, &idle), 128, "the idle webhook takes up to the per-webhook limit");
 
     let full = [(busy.id, 128), (idle.id, 128)];
-    let slots = WebhookSlots { per_webhook: 128, in_flight: &full };
-    let claimed = store.delivery_claim_batch("w", 256, Duration::from_secs(60), &slots).await.unwrap();
+    let claimed = claim(store, 256, 128, &full).await;
     assert!(claimed.is_empty(), "no free slot, no claim: got {}", claimed.len());
 }
 
@@ -259,8 +268,7 @@ async fn busy_webhooks_share_a_claim() {
     .unwrap();
 
     let in_flight: Vec<(uuid::Uuid, i64)> = webhooks.iter().map(|w| (w.id, 1)).collect();
-    let slots = WebhookSlots { per_webhook: 128, in_flight: &in_flight };
-    let claimed = store.delivery_claim_batch("w", 10, Duration::from_secs(60), &slots).await.unwrap();
+    let claimed = claim(store, 10, 128, &in_flight).await;
     for webhook in &webhooks {
         assert_eq!(per_webhook(&claimed, webhook), 1, "webhook {} gets its share", webhook.name);
     }
@@ -289,10 +297,9 @@ async fn a_due_webhook_is_found_among_many_with_nothing_due() {
     .unwrap();
 
     let full = [(saturated.id, 128)];
-    let slots = WebhookSlots { per_webhook: 128, in_flight: &full };
-    for claim in 0..5 {
-        let claimed = store.delivery_claim_batch("w", 100, Duration::from_secs(60), &slots).await.unwrap();
-        if claim == 0 {
+    for round in 0..5 {
+        let claimed = claim(store, 100, 128, &full).await;
+        if round == 0 {
             assert_eq!(per_webhook(&claimed, &due), 5, "the first claim finds the due webhook");
         }
         assert!(claimed.iter().all(|d| d.webhook_id == due.id), "nothing else is due");
@@ -309,8 +316,7 @@ async fn a_head_mostly_held_back_still_yields_a_full_claim() {
     let (held_back, other) = two_backlogs(store, 350, 200).await;
 
     let full = [(held_back.id, 128)];
-    let slots = WebhookSlots { per_webhook: 128, in_flight: &full };
-    let claimed = store.delivery_claim_batch("w", 100, Duration::from_secs(60), &slots).await.unwrap();
+    let claimed = claim(store, 100, 128, &full).await;
     assert_eq!(per_webhook(&claimed, &other), 100, "a full batch of the other webhook's deliveries");
 }
 
@@ -361,8 +367,7 @@ async fn a_head_filled_by_one_idle_webhook_still_finds_the_next() {
     let store = &db.store;
     let (crowded, behind) = two_backlogs(store, 1000, 50).await;
 
-    let slots = WebhookSlots { per_webhook: 4, in_flight: &[] };
-    let claimed = store.delivery_claim_batch("w", 100, Duration::from_secs(60), &slots).await.unwrap();
+    let claimed = claim(store, 100, 4, &[]).await;
     assert_eq!(per_webhook(&claimed, &crowded), 4, "the crowded webhook gets its limit");
     assert_eq!(per_webhook(&claimed, &behind), 4, "the webhook behind its backlog gets its limit too");
 }
@@ -386,18 +391,15 @@ async fn the_walk_runs_only_when_the_head_falls_short() {
         .unwrap()
     };
 
-    let idle = WebhookSlots { per_webhook: 128, in_flight: &[] };
-    let claimed = counted.delivery_claim_batch("w", 100, Duration::from_secs(60), &idle).await.unwrap();
+    let claimed = claim(&counted, 100, 128, &[]).await;
     assert_eq!(per_webhook(&claimed, &first), 100, "the head gave the whole batch");
 
     let some = [(first.id, 0)];
-    let busy_with_room = WebhookSlots { per_webhook: 128, in_flight: &some };
-    let claimed = counted.delivery_claim_batch("w", 100, Duration::from_secs(60), &busy_with_room).await.unwrap();
+    let claimed = claim(&counted, 100, 128, &some).await;
     assert_eq!(per_webhook(&claimed, &first), 100, "the busy webhook's own rows gave the whole batch");
 
     let full = [(first.id, 128)];
-    let busy = WebhookSlots { per_webhook: 128, in_flight: &full };
-    counted.delivery_claim_batch("w", 100, Duration::from_secs(60), &busy).await.unwrap();
+    claim(&counted, 100, 128, &full).await;
     // The one session behind `counted` reports its statistics when it next goes idle.
     sqlx::query("SELECT pg_stat_force_next_flush()").execute(counted.pool()).await.unwrap();
     wait_until(DEADLINE, "the claim's session reports its function calls", || async { walks().await >= 1 }).await;
@@ -413,8 +415,7 @@ async fn an_idle_webhook_first_in_the_head_leaves_room_for_the_next() {
     let store = &db.store;
     let (first, next) = two_backlogs(store, 600, 300).await;
 
-    let slots = WebhookSlots { per_webhook: 128, in_flight: &[] };
-    let claimed = store.delivery_claim_batch("w", 256, Duration::from_secs(60), &slots).await.unwrap();
+    let claimed = claim(store, 256, 128, &[]).await;
     assert_eq!(per_webhook(&claimed, &first), 128, "the first webhook gets its limit");
     assert_eq!(per_webhook(&claimed, &next), 128, "the next webhook gets the rest of the batch");
 }
