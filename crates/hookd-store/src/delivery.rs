@@ -135,7 +135,8 @@ macro_rules! archive_ended {
 /// - a webhook this worker already sends to (`busy`, with how many of its requests are in flight)
 ///   gets its free slots, at most an equal share of the batch (`busy_due`), in due order from its
 ///   own index, `deliveries_pending_by_webhook`. This is what a one-webhook drain claims (it
-///   also reads the head, and walks to find nothing else).
+///   also reads the head, and walks, finding nothing else, when its free slots are fewer than the
+///   batch).
 /// - every other webhook's rows are taken from the `head` of the queue (by `deliveries_due`):
 ///   four batches deep, so concurrent claimers each find a slice, and no deeper, so a busy
 ///   webhook's backlog filling the head costs a bounded read. The head is read without locking;
